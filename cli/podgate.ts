@@ -10,8 +10,14 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  sidecar: { summary: "run the gateway beside an app: --config FILE (or PODGATE_CONFIG)", load: () => import("./sidecar.ts") },
-  dev: { summary: "local playground: a demo app behind the gateway, no cluster needed", load: () => import("./dev.ts") },
+  sidecar: {
+    summary: "run the gateway beside an app: --config FILE (or PODGATE_CONFIG)",
+    load: () => import("./sidecar.ts"),
+  },
+  dev: {
+    summary: "local playground: a demo app behind the gateway, no cluster needed",
+    load: () => import("./dev.ts"),
+  },
   version: { summary: "print the version", load: () => import("./version.ts") },
 };
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { type SidecarConfig, parseConfig } from "./config.ts";
+import { parseConfig, type SidecarConfig } from "./config.ts";
 import { ConfigUnreadableError } from "./errors.ts";
 
 /** Where a config comes from: a file (YAML or JSON) or the `PODGATE_CONFIG` JSON text. */
@@ -25,7 +25,8 @@ export function loadConfig(options: ConfigSourceOptions): SidecarConfig {
     return parseConfig(parseText(text, options.file, "yaml"));
   }
   const inline = env.PODGATE_CONFIG;
-  if (inline !== undefined && inline.trim() !== "") return parseConfig(parseText(inline, "PODGATE_CONFIG", "json"));
+  if (inline !== undefined && inline.trim() !== "")
+    return parseConfig(parseText(inline, "PODGATE_CONFIG", "json"));
   return parseConfig({});
 }
 
@@ -33,7 +34,8 @@ function parseText(text: string, origin: string, format: "yaml" | "json"): unkno
   try {
     return format === "json" ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
   } catch (error) {
-    throw new ConfigUnreadableError(`${origin} is not valid ${format.toUpperCase()}: ${(error as Error).message}`);
+    throw new ConfigUnreadableError(
+      `${origin} is not valid ${format.toUpperCase()}: ${(error as Error).message}`,
+    );
   }
 }
-

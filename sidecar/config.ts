@@ -30,7 +30,10 @@ const port = (defaultValue: number, description: string) =>
     description,
     expected: "a port number from 0 to 65535",
   });
-const oneOf = <const T extends readonly string[]>(values: T, options: { default?: T[number]; expected?: string }) =>
+const oneOf = <const T extends readonly string[]>(
+  values: T,
+  options: { default?: T[number]; expected?: string },
+) =>
   Type.Unsafe<T[number]>({
     type: "string",
     enum: values,
@@ -87,7 +90,10 @@ export const SidecarConfigSchema = Type.Object(
           expected: "an http:// URL such as http://127.0.0.1:8081",
         }),
         connectTimeoutMs: millis(1000, "Connecting to the app longer than this answers 503."),
-        responseTimeoutMs: millis(30_000, "Waiting for the app's response headers longer than this answers 504."),
+        responseTimeoutMs: millis(
+          30_000,
+          "Waiting for the app's response headers longer than this answers 504.",
+        ),
         bodyIdleTimeoutMs: millis(300_000, "The app's response body may stall this long between chunks."),
         idleTimeoutMs: millis(
           4000,
@@ -101,8 +107,14 @@ export const SidecarConfigSchema = Type.Object(
       {
         maxHeaderBytes: positiveInt(16_384, "Request line and headers larger than this answer 431."),
         maxHeaderCount: positiveInt(100, "More request headers than this answer 431."),
-        maxBodyBytes: positiveInt(10_485_760, "Request bodies larger than this answer 413 (Content-Length or counted)."),
-        headerReadTimeoutMs: millis(10_000, "A client that takes longer to send its headers gets 408 (slowloris)."),
+        maxBodyBytes: positiveInt(
+          10_485_760,
+          "Request bodies larger than this answer 413 (Content-Length or counted).",
+        ),
+        headerReadTimeoutMs: millis(
+          10_000,
+          "A client that takes longer to send its headers gets 408 (slowloris).",
+        ),
         requestTimeoutMs: millis(300_000, "A client that takes longer to send its whole request gets 408."),
         keepAliveTimeoutMs: millis(65_000, "Idle client connections are closed after this."),
       },
@@ -272,7 +284,8 @@ export function redactConfig(config: SidecarConfig): unknown {
 
 function redactWith(value: unknown, schema: TSchema | undefined): unknown {
   if (schema?.secret === true) return "[redacted]";
-  if (Array.isArray(value)) return value.map((item) => redactWith(item, schema?.items as TSchema | undefined));
+  if (Array.isArray(value))
+    return value.map((item) => redactWith(item, schema?.items as TSchema | undefined));
   if (value && typeof value === "object") {
     const properties = (schema?.properties ?? {}) as Record<string, TSchema>;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactWith(v, properties[k])]));

@@ -11,15 +11,24 @@ export class PodgateError extends Error {
   readonly slug: string;
   /** A short, fixed human title for the problem. */
   readonly title: string;
+  /** Response headers that belong with this error, e.g. `allow` on a 405. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(spec: ErrorSpec, message: string, options?: { cause?: unknown }) {
+  constructor(spec: ErrorSpec, message: string, options?: ErrorOptions) {
     super(message, options);
+    this.headers = options?.headers;
     this.name = spec.code;
     this.code = spec.code;
     this.statusCode = spec.statusCode;
     this.slug = spec.slug;
     this.title = spec.title;
   }
+}
+
+/** Options of an error: its cause and the response headers that go with it. */
+export interface ErrorOptions {
+  cause?: unknown;
+  headers?: Record<string, string>;
 }
 
 /** What defines an error code. */
@@ -36,10 +45,18 @@ export const PROBLEM_TYPE_BASE = "https://podgate.io/problems/";
 /** Every error code podgate uses, in one table. */
 export const ERROR_SPECS = {
   PODGATE_CONFIG_INVALID: { statusCode: 500, slug: "config-invalid", title: "Invalid configuration" },
-  PODGATE_CONFIG_UNREADABLE: { statusCode: 500, slug: "config-unreadable", title: "Unreadable configuration" },
+  PODGATE_CONFIG_UNREADABLE: {
+    statusCode: 500,
+    slug: "config-unreadable",
+    title: "Unreadable configuration",
+  },
   PODGATE_REQUEST_MALFORMED: { statusCode: 400, slug: "bad-request", title: "Malformed request" },
   PODGATE_REQUEST_BAD_PATH: { statusCode: 400, slug: "bad-path", title: "Path cannot be made canonical" },
-  PODGATE_REQUEST_TIMEOUT: { statusCode: 408, slug: "request-timeout", title: "Request not received in time" },
+  PODGATE_REQUEST_TIMEOUT: {
+    statusCode: 408,
+    slug: "request-timeout",
+    title: "Request not received in time",
+  },
   PODGATE_REQUEST_HEADERS_TOO_LARGE: {
     statusCode: 431,
     slug: "headers-too-large",
@@ -53,8 +70,16 @@ export const ERROR_SPECS = {
     title: "Method not allowed on this route",
   },
   PODGATE_POLICY_FAILED: { statusCode: 500, slug: "policy-failed", title: "A policy could not be evaluated" },
-  PODGATE_UPSTREAM_UNAVAILABLE: { statusCode: 503, slug: "upstream-unavailable", title: "The app is not reachable" },
-  PODGATE_UPSTREAM_TIMEOUT: { statusCode: 504, slug: "upstream-timeout", title: "The app did not answer in time" },
+  PODGATE_UPSTREAM_UNAVAILABLE: {
+    statusCode: 503,
+    slug: "upstream-unavailable",
+    title: "The app is not reachable",
+  },
+  PODGATE_UPSTREAM_TIMEOUT: {
+    statusCode: 504,
+    slug: "upstream-timeout",
+    title: "The app did not answer in time",
+  },
   PODGATE_UPSTREAM_RESET: { statusCode: 502, slug: "upstream-reset", title: "The app reset the connection" },
 } as const satisfies Record<string, Omit<ErrorSpec, "code">>;
 
@@ -69,7 +94,7 @@ function spec(code: ErrorCode): ErrorSpec {
 function errorClass(code: ErrorCode) {
   const s = spec(code);
   return class extends PodgateError {
-    constructor(message: string = s.title, options?: { cause?: unknown }) {
+    constructor(message: string = s.title, options?: ErrorOptions) {
       super(s, message, options);
     }
   };

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from "node:http";
+import { PodgateError, PolicyFailedError } from "./errors.ts";
+
+/**
+ * The policy chain: the compiled, ordered list of policies that each request passes before it is
+ * forwarded. A policy is compiled once from config; on the request path it only runs a matcher and
+ * either passes (returns undefined) or denies (returns a PodgateError that becomes the response).
+ * A policy may answer asynchronously (a JWKS fetch, a remote counter store); the chain stays
+ * synchronous until one does. A policy that throws denies: a rule that cannot be evaluated never
+ * lets a request through.
+ */
+
+/** What policies see of a request. */
+export interface RequestContext {
+  /** The request, for its headers; policies never read its body. */
+  readonly req: IncomingMessage;
+  readonly method: string;
+  /** Canonical decoded path (see path.ts); rules match this. */
+  readonly path: string;
+  /** The client's address after trusted-proxy resolution; never a client-supplied header. */
+  readonly clientAddress: string;
+  readonly requestId: string;
+  /** Declared body length from Content-Length, or -1 when the body is chunked or absent. */
+  readonly contentLength: number;
+  /** The body-size limit the forwarder enforces while streaming; policies may lower it. */
+  maxBodyBytes: number;
+}
+
+/** What a policy decides: undefined lets the request continue, an error denies it. */
+export type PolicyOutcome = PodgateError | undefined;
+
+/** One compiled policy. */
+export interface Policy {
+  /** Stable name, used in logs and decisions (`route-allowlist`, `body-limit`). */
+  readonly name: string;
+  evaluate(context: RequestContext): PolicyOutcome | Promise<PolicyOutcome>;
+}
+
+/** The chain's verdict: which policy denied, if any. */
+export interface ChainVerdict {
+  error: PodgateError | undefined;
+  /** Name of the policy that decided a denial. */
+  policy: string | undefined;
+}
+
+const PASS: ChainVerdict = Object.freeze({ error: undefined, policy: undefined });
+
+/** A compiled chain: runs each policy in order, synchronously where it can. */
+export interface Chain {
+  readonly policies: readonly Policy[];
+  run(context: RequestContext): ChainVerdict | Promise<ChainVerdict>;
+}
+
+/** Composes policies, in the order given, into a chain. */
+export function composeChain(policies: readonly Policy[]): Chain {
+  const list = Object.freeze([...policies]);
+  const runFrom = (context: RequestContext, start: number): ChainVerdict | Promise<ChainVerdict> => {
+    for (let i = start; i < list.length; i++) {
+      const policy = list[i] as Policy;
+      let outcome: PolicyOutcome | Promise<PolicyOutcome>;
+      try {
+        outcome = policy.evaluate(context);
+      } catch (error) {
+        return failed(policy, error);
+      }
+      if (outcome instanceof Promise) {
+        return outcome.then(
+          (settled) =>
+            settled === undefined ? runFrom(context, i + 1) : { error: settled, policy: policy.name },
+          (error: unknown) => failed(policy, error),
+        );
+      }
+      if (outcome !== undefined) return { error: outcome, policy: policy.name };
+    }
+    return PASS;
+  };
+  return { policies: list, run: (context) => runFrom(context, 0) };
+}
+
+function failed(policy: Policy, error: unknown): ChainVerdict {
+  const denial =
+    error instanceof PodgateError
+      ? error
+      : new PolicyFailedError(`policy ${policy.name} could not be evaluated`, { cause: error });
+  return { error: denial, policy: policy.name };
+}

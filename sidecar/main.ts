@@ -1,0 +1,115 @@
+import { once } from "node:events";
+import type http from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { createAdminPlane } from "./admin.ts";
+import { composeChain, type Policy } from "./chain.ts";
+import { clientAddressResolver } from "./client-address.ts";
+import type { SidecarConfig } from "./config.ts";
+import { createDataPlane, type GatewayState } from "./data-plane.ts";
+import { createForwarder, type Forwarder } from "./forward.ts";
+import { bodyLimit } from "./policies/body-limit.ts";
+import { routeAllowlist } from "./policies/route-allowlist.ts";
+import { createUpgradeForwarder, type UpgradeForwarder } from "./upgrade.ts";
+
+/** A running gateway: its addresses, and how to drain or stop it. */
+export interface RunningSidecar {
+  readonly data: AddressInfo;
+  readonly admin: AddressInfo;
+  readonly state: Readonly<GatewayState>;
+  /** Graceful drain: not ready, keep serving `drain.delayMs`, stop listening, finish in-flight work. */
+  drain(): Promise<void>;
+  /** Stops at once: closes listeners and every connection. */
+  close(): Promise<void>;
+}
+
+/** Options of startSidecar. */
+export interface StartOptions {
+  /** Where logs go; default: pino to stdout at the config's level. */
+  log?: Logger;
+}
+
+/** Compiles the policy chain from config, in its fixed order: route allowlist, then body limit. */
+export function compilePolicies(config: SidecarConfig): Policy[] {
+  const policies: Policy[] = [];
+  if (config.routes !== undefined) policies.push(routeAllowlist(config.routes));
+  policies.push(bodyLimit(config.limits.maxBodyBytes));
+  return policies;
+}
+
+/** Starts the data plane and the admin plane from a validated config. */
+export async function startSidecar(
+  config: SidecarConfig,
+  options: StartOptions = {},
+): Promise<RunningSidecar> {
+  const log = options.log ?? pino({ level: config.log.level, base: { component: "sidecar" } });
+  const state: GatewayState = { draining: false, inFlight: 0 };
+  const forwarder = createForwarder(config.upstream);
+  const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
+  const chain = composeChain(compilePolicies(config));
+  const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
+  const server = createDataPlane({ config, chain, forwarder, upgrades, clientAddress, state, log });
+  const admin = createAdminPlane(config, state);
+
+  server.listen({ host: config.listener.host, port: config.listener.port });
+  await once(server, "listening");
+  await admin.listen({ host: config.admin.host, port: config.admin.port });
+  const data = server.address() as AddressInfo;
+  const adminAddress = admin.server.address() as AddressInfo;
+  log.info(
+    { data: pick(data), admin: pick(adminAddress), upstream: config.upstream.url },
+    "podgate sidecar listening",
+  );
+
+  const parts = { server, admin, forwarder, upgrades };
+  let draining: Promise<void> | undefined;
+  return {
+    data,
+    admin: adminAddress,
+    state,
+    drain() {
+      draining ??= drain(config, state, parts, log);
+      return draining;
+    },
+    close: () => closeAll(parts),
+  };
+}
+
+const pick = (address: AddressInfo) => ({ host: address.address, port: address.port });
+
+interface Parts {
+  server: http.Server;
+  admin: FastifyInstance;
+  forwarder: Forwarder;
+  upgrades: UpgradeForwarder;
+}
+
+async function drain(config: SidecarConfig, state: GatewayState, parts: Parts, log: Logger): Promise<void> {
+  state.draining = true;
+  log.info({ delayMs: config.drain.delayMs, inFlight: state.inFlight }, "draining: readiness is false");
+  await sleep(config.drain.delayMs);
+  log.info({ inFlight: state.inFlight }, "draining: listener closed, finishing in-flight requests");
+  const closed = new Promise<void>((resolve) => parts.server.close(() => resolve()));
+  const quiet = waitUntil(() => parts.upgrades.open === 0, config.drain.timeoutMs);
+  const finished = await Promise.race([
+    Promise.all([closed, quiet]).then(() => true),
+    sleep(config.drain.timeoutMs).then(() => false),
+  ]);
+  if (!finished) log.warn({ inFlight: state.inFlight }, "draining: timeout reached, closing what is left");
+  await closeAll(parts);
+  log.info({ inFlight: state.inFlight }, "drained");
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await sleep(50);
+}
+
+async function closeAll(parts: Parts): Promise<void> {
+  parts.server.close();
+  parts.server.closeAllConnections();
+  parts.upgrades.destroyAll();
+  await Promise.all([parts.admin.close(), parts.forwarder.close()]);
+}

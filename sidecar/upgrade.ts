@@ -1,0 +1,51 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { createProxyServer } from "http-proxy-3";
+
+/**
+ * WebSocket upgrades, spliced by http-proxy-3's `ws` pass (its socket-leak fixes are why we keep it
+ * here). The data plane has already authorized the request and rewritten `req.url` and
+ * `req.headers`; `toProxy` + `prependPath: false` make http-proxy-3 send `req.url` exactly as set
+ * instead of re-parsing it, and `xfwd: false` keeps it from appending to forwarding headers.
+ */
+export interface UpgradeForwarder {
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Destroys every open upgraded connection (end of a drain). */
+  destroyAll(): void;
+  readonly open: number;
+}
+
+/** Creates the WebSocket forwarder for the app at `upstreamUrl`. */
+export function createUpgradeForwarder(upstreamUrl: string, connectTimeoutMs: number): UpgradeForwarder {
+  const proxy = createProxyServer({
+    target: upstreamUrl,
+    ws: true,
+    xfwd: false,
+    toProxy: true,
+    prependPath: false,
+    connectTimeout: connectTimeoutMs,
+  });
+  const sockets = new Set<Duplex>();
+  // Without an error listener http-proxy-3 throws, and one refused connection would end the process.
+  proxy.on("error", (_error, _req, target) => {
+    if (target && "destroy" in target) (target as Duplex).destroy();
+  });
+  return {
+    forward(req, socket, head) {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      proxy.ws(req, socket, head);
+    },
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+    },
+    get open() {
+      return sockets.size;
+    },
+  };
+}
+
+/** Only WebSocket upgrades are spliced; any other `Upgrade` (h2c, say) is served as plain HTTP/1.1. */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.method === "GET" && req.headers.upgrade?.toLowerCase() === "websocket";
+}
