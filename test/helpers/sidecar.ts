@@ -1,0 +1,45 @@
+import { Writable } from "node:stream";
+import pino from "pino";
+import { parseConfig } from "../../sidecar/config.ts";
+import { type RunningSidecar, startSidecar } from "../../sidecar/main.ts";
+
+/** A sidecar started in-process on 127.0.0.1:0, with its log lines captured. */
+export interface TestSidecar extends RunningSidecar {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly port: number;
+  /** Every log line so far, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  /** Every log line so far, as written. */
+  logText(): string;
+}
+
+/** Starts a sidecar in front of `upstreamUrl`; `overrides` are merged into the config at the top level. */
+export async function startTestSidecar(upstreamUrl: string, overrides: Record<string, unknown> = {}): Promise<TestSidecar> {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      callback();
+    },
+  });
+  const upstream = (overrides.upstream as Record<string, unknown> | undefined) ?? {};
+  const config = parseConfig({
+    listener: { host: "127.0.0.1", port: 0 },
+    admin: { host: "127.0.0.1", port: 0 },
+    drain: { delayMs: 0, timeoutMs: 2000 },
+    ...overrides,
+    upstream: { ...upstream, url: upstreamUrl },
+  });
+  const log = pino({ level: "info" }, sink);
+  const sidecar = await startSidecar(config, { log });
+  return Object.assign(sidecar, {
+    url: `http://127.0.0.1:${sidecar.data.port}`,
+    adminUrl: `http://127.0.0.1:${sidecar.admin.port}`,
+    port: sidecar.data.port,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    logText: () => lines.join("\n"),
+  });
+}
