@@ -222,6 +222,16 @@ function semanticProblems(config: SidecarConfig): string[] {
     const problem = routePatternProblem(route.path);
     if (problem) problems.push(`routes[${i}].path: ${problem}, got ${JSON.stringify(route.path)}`);
   });
+  const { headerReadTimeoutMs, requestTimeoutMs } = config.limits ?? {};
+  if (
+    typeof headerReadTimeoutMs === "number" &&
+    typeof requestTimeoutMs === "number" &&
+    headerReadTimeoutMs > requestTimeoutMs
+  ) {
+    problems.push(
+      `limits.headerReadTimeoutMs: expected at most limits.requestTimeoutMs (${requestTimeoutMs}), got ${headerReadTimeoutMs}`,
+    );
+  }
   const url = config.upstream?.url;
   if (typeof url === "string" && (!URL.canParse(url) || new URL(url).pathname !== "/")) {
     problems.push(
@@ -279,16 +289,17 @@ export function parseConfig(input: unknown): SidecarConfig {
 
 /** Returns a copy of the config with every value the schema marks `secret` replaced by "[redacted]". */
 export function redactConfig(config: SidecarConfig): unknown {
-  return redactWith(config, SidecarConfigSchema);
+  return redactBySchema(config, SidecarConfigSchema);
 }
 
-function redactWith(value: unknown, schema: TSchema | undefined): unknown {
+/** Copies `value`, replacing whatever `schema` marks `secret: true` by "[redacted]". */
+export function redactBySchema(value: unknown, schema: TSchema | undefined): unknown {
   if (schema?.secret === true) return "[redacted]";
   if (Array.isArray(value))
-    return value.map((item) => redactWith(item, schema?.items as TSchema | undefined));
+    return value.map((item) => redactBySchema(item, schema?.items as TSchema | undefined));
   if (value && typeof value === "object") {
     const properties = (schema?.properties ?? {}) as Record<string, TSchema>;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactWith(v, properties[k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactBySchema(v, properties[k])]));
   }
   return value;
 }
