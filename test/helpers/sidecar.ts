@@ -15,7 +15,10 @@ export interface TestSidecar extends RunningSidecar {
 }
 
 /** Starts a sidecar in front of `upstreamUrl`; `overrides` are merged into the config at the top level. */
-export async function startTestSidecar(upstreamUrl: string, overrides: Record<string, unknown> = {}): Promise<TestSidecar> {
+export async function startTestSidecar(
+  upstreamUrl: string,
+  overrides: Record<string, unknown> = {},
+): Promise<TestSidecar> {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -33,13 +36,14 @@ export async function startTestSidecar(upstreamUrl: string, overrides: Record<st
   });
   const log = pino({ level: "info" }, sink);
   const sidecar = await startSidecar(config, { log });
-  return Object.assign(sidecar, {
+  const extra = Object.assign(sidecar, {
     url: `http://127.0.0.1:${sidecar.data.port}`,
     adminUrl: `http://127.0.0.1:${sidecar.admin.port}`,
     port: sidecar.data.port,
-    get logs() {
-      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    },
     logText: () => lines.join("\n"),
   });
+  // A getter, so each read sees the lines logged so far (Object.assign would copy a snapshot).
+  return Object.defineProperty(extra, "logs", {
+    get: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  }) as TestSidecar;
 }
