@@ -23,7 +23,11 @@ export interface RawRequestOptions {
  * Sends exact bytes to 127.0.0.1:port and reads what comes back, for requests that well-behaved
  * clients refuse to send (two Host headers, smuggling attempts, absolute-form, slowloris).
  */
-export function rawRequest(port: number, bytes: string | Buffer, options: RawRequestOptions = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  bytes: string | Buffer,
+  options: RawRequestOptions = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -73,5 +77,11 @@ export function parseRaw(raw: string, closed: boolean): RawResponse {
     const colon = line.indexOf(":");
     if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body: end === -1 ? "" : raw.slice(end + 4), raw, closed };
+  return {
+    status: Number(statusLine.split(" ")[1] ?? 0),
+    headers,
+    body: end === -1 ? "" : raw.slice(end + 4),
+    raw,
+    closed,
+  };
 }

@@ -24,7 +24,12 @@ export interface EchoUpstream {
 
 /** The default answer: method, url, headers and body length as JSON. */
 export function reflect(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
-  const text = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyBytes: body.length });
+  const text = JSON.stringify({
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    bodyBytes: body.length,
+  });
   res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
