@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { type Dispatcher, Pool } from "undici";
+import type { Dispatcher } from "undici";
 import type { SidecarConfig } from "./config.ts";
 import {
   PodgateError,
@@ -9,6 +9,7 @@ import {
   UpstreamUnavailableError,
 } from "./errors.ts";
 import { streamedBodyTooLarge } from "./policies/body-limit.ts";
+import { Pool } from "./undici-pool.ts";
 
 /**
  * Forwards a request to the app over a pool of keep-alive connections (undici `Pool.dispatch`) and

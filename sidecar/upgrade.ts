@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { createProxyServer } from "http-proxy-3";
+import type { ProxyServer } from "http-proxy-3";
 
 /**
  * WebSocket upgrades, spliced by http-proxy-3's `ws` pass (its socket-leak fixes are why we keep it
@@ -15,26 +15,38 @@ export interface UpgradeForwarder {
   readonly open: number;
 }
 
-/** Creates the WebSocket forwarder for the app at `upstreamUrl`. */
+/**
+ * Creates the WebSocket forwarder for the app at `upstreamUrl`. http-proxy-3 is loaded on the first
+ * upgrade only: it adds about 15 MiB of RSS that a service without WebSockets should not pay.
+ */
 export function createUpgradeForwarder(upstreamUrl: string, connectTimeoutMs: number): UpgradeForwarder {
-  const proxy = createProxyServer({
-    target: upstreamUrl,
-    ws: true,
-    xfwd: false,
-    toProxy: true,
-    prependPath: false,
-    connectTimeout: connectTimeoutMs,
-  });
+  let proxy: Promise<ProxyServer> | undefined;
+  const load = async (): Promise<ProxyServer> => {
+    const { createProxyServer } = await import("http-proxy-3");
+    const server = createProxyServer({
+      target: upstreamUrl,
+      ws: true,
+      xfwd: false,
+      toProxy: true,
+      prependPath: false,
+      connectTimeout: connectTimeoutMs,
+    });
+    // Without an error listener http-proxy-3 throws, and one refused connection would end the process.
+    server.on("error", (_error, _req, target) => {
+      if (target && "destroy" in target) (target as Duplex).destroy();
+    });
+    return server;
+  };
   const sockets = new Set<Duplex>();
-  // Without an error listener http-proxy-3 throws, and one refused connection would end the process.
-  proxy.on("error", (_error, _req, target) => {
-    if (target && "destroy" in target) (target as Duplex).destroy();
-  });
   return {
     forward(req, socket, head) {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
-      proxy.ws(req, socket, head);
+      proxy ??= load();
+      proxy.then(
+        (server) => server.ws(req, socket, head),
+        () => socket.destroy(),
+      );
     },
     destroyAll() {
       for (const socket of sockets) socket.destroy();
