@@ -198,7 +198,7 @@ function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOp
     closeConnection: () => options.state.draining,
     fail: (error) => {
       exchange.decision = `error:${error.code}`;
-      sendProblem(res, error, { requestId: exchange.requestId, close: true });
+      return sendProblem(res, error, { requestId: exchange.requestId, close: true });
     },
     done: (bytes) => finish(exchange, bytes, options),
   });
@@ -265,7 +265,7 @@ function upgradeHandler(options: DataPlaneOptions) {
       req.url = canonical.forward;
       req.headers = headerObject(head.upstream, req.headers.upgrade ?? "websocket");
       options.upgrades.forward(req, socket, headBytes);
-    });
+    }).catch(() => socket.destroy());
   };
 }
 

@@ -38,8 +38,8 @@ export interface OutboundRequest {
   requestId: string;
   /** Asks, when the response starts, whether it must carry `Connection: close` (draining). */
   closeConnection: () => boolean;
-  /** Called with a gateway error when no response was started yet. */
-  fail: (error: PodgateError) => void;
+  /** Answers with a gateway error when no response was started yet; returns the bytes it sent. */
+  fail: (error: PodgateError) => number;
   /** Called with the bytes of response body sent, when the exchange ends. */
   done: (bytes: number) => void;
 }
@@ -169,7 +169,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.dispatch();
       return;
     }
-    this.request.fail(this.gatewayError(error));
+    this.bytes += this.request.fail(this.gatewayError(error));
   }
 
   /** Retry once, and only when nothing of the request body was sent: a stale pooled connection. */
