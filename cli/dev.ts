@@ -2,8 +2,8 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { loadConfig } from "../sidecar/config-file.ts";
 import { parseConfig } from "../sidecar/config.ts";
+import { loadConfig } from "../sidecar/config-file.ts";
 import { ConfigInvalidError, PodgateError } from "../sidecar/errors.ts";
 import { startSidecar } from "../sidecar/main.ts";
 import { createDemoApp } from "./demo-app.ts";
@@ -48,7 +48,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = pino({ level: config.log.level, base: { component: "sidecar" } });
   const sidecar = await startSidecar(config, { log });
-  process.stdout.write(banner(`http://127.0.0.1:${sidecar.data.port}`, `http://127.0.0.1:${sidecar.admin.port}`, appPort, values.config));
+  process.stdout.write(
+    banner(
+      `http://127.0.0.1:${sidecar.data.port}`,
+      `http://127.0.0.1:${sidecar.admin.port}`,
+      appPort,
+      values.config,
+    ),
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());

@@ -18,6 +18,18 @@ const COMMANDS: Record<string, Command> = {
     summary: "local playground: a demo app behind the gateway, no cluster needed",
     load: () => import("./dev.ts"),
   },
+  inject: {
+    summary: "add the sidecar to manifests: [-f FILE | -] [--zone NAME] [--settings FILE]",
+    load: () => import("./inject.ts"),
+  },
+  lint: {
+    summary: "check podgate annotations offline: [-f FILE | -] [--zone NAME] [--settings FILE]",
+    load: () => import("./lint.ts"),
+  },
+  webhook: {
+    summary: "run the admission webhooks: --tls-cert FILE --tls-key FILE [--port N] [--settings FILE]",
+    load: () => import("./webhook.ts"),
+  },
   version: { summary: "print the version", load: () => import("./version.ts") },
 };
 

@@ -255,17 +255,19 @@ function upgradeHandler(options: DataPlaneOptions) {
       contentLength: -1,
       maxBodyBytes: options.config.limits.maxBodyBytes,
     };
-    Promise.resolve(options.chain.run(context)).then((verdict) => {
-      if (verdict.error !== undefined || verdict.policy !== undefined) {
-        writeProblemToSocket(socket, verdict.error ?? new PolicyFailedError(), requestId);
-        return;
-      }
-      const peerTrusted = options.clientAddress.trusts(peer);
-      appendForwardingHeaders(head, { peer: plainAddress(peer), peerTrusted, proto: "http", requestId });
-      req.url = canonical.forward;
-      req.headers = headerObject(head.upstream, req.headers.upgrade ?? "websocket");
-      options.upgrades.forward(req, socket, headBytes);
-    }).catch(() => socket.destroy());
+    Promise.resolve(options.chain.run(context))
+      .then((verdict) => {
+        if (verdict.error !== undefined || verdict.policy !== undefined) {
+          writeProblemToSocket(socket, verdict.error ?? new PolicyFailedError(), requestId);
+          return;
+        }
+        const peerTrusted = options.clientAddress.trusts(peer);
+        appendForwardingHeaders(head, { peer: plainAddress(peer), peerTrusted, proto: "http", requestId });
+        req.url = canonical.forward;
+        req.headers = headerObject(head.upstream, req.headers.upgrade ?? "websocket");
+        options.upgrades.forward(req, socket, headBytes);
+      })
+      .catch(() => socket.destroy());
   };
 }
 

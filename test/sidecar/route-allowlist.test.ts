@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RequestContext } from "../../sidecar/chain.ts";
+import type { PolicyOutcome, RequestContext } from "../../sidecar/chain.ts";
 import { pathMatcher, routeAllowlist } from "../../sidecar/policies/route-allowlist.ts";
 
 describe("pathMatcher", () => {
@@ -28,7 +28,8 @@ describe("routeAllowlist", () => {
     { path: "/admin", methods: ["DELETE"] },
     { path: "/open", methods: ["*"] },
   ]);
-  const decide = (method: string, path: string) => policy.evaluate({ method, path } as RequestContext);
+  const decide = (method: string, path: string) =>
+    policy.evaluate({ method, path } as RequestContext) as PolicyOutcome;
 
   it("allows a listed method on a matching path, and HEAD where GET is allowed", () => {
     expect(decide("POST", "/api/orders")).toBeUndefined();

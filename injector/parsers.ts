@@ -1,0 +1,165 @@
+/**
+ * Parsers for annotation values. Each returns the parsed value, or `INVALID` (optionally with a
+ * detail) so the caller can build one message shape for every annotation. Pure functions.
+ */
+import { ROUTE_METHODS, type RouteConfig, routePatternProblem } from "../sidecar/config.ts";
+
+/** A failed parse, with an optional detail naming what exactly is wrong. */
+export interface Invalid {
+  invalid: true;
+  detail?: string;
+}
+
+/** A parser's result: the value, or why it failed. */
+export type ParseResult<T> = T | Invalid;
+
+/** Builds an Invalid result. */
+export function invalid(detail?: string): Invalid {
+  return detail === undefined ? { invalid: true } : { invalid: true, detail };
+}
+
+/** Whether a parse result is a failure. */
+export function isInvalid<T>(result: ParseResult<T>): result is Invalid {
+  return typeof result === "object" && result !== null && (result as Partial<Invalid>).invalid === true;
+}
+
+/** `true` or `false`, exactly. */
+export function parseBoolean(raw: string): ParseResult<boolean> {
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  return invalid();
+}
+
+/** A positive decimal integer. */
+export function parsePositiveInt(raw: string): ParseResult<number> {
+  if (!/^[1-9][0-9]{0,14}$/.test(raw)) return invalid();
+  return Number(raw);
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+};
+
+/** A byte size in Kubernetes quantity style: `1048576`, `512Ki`, `1Mi`, `10M`. */
+export function parseSize(raw: string): ParseResult<number> {
+  const match = /^([0-9]{1,12})(Ki|Mi|Gi|k|M|G)?$/.exec(raw);
+  if (!match) return invalid();
+  const bytes = Number(match[1]) * (SIZE_UNITS[match[2] ?? ""] ?? 1);
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) return invalid("it must be at least 1 byte");
+  return bytes;
+}
+
+/** Writes a byte count the way people write it: 1048576 → "1Mi", 1500 → "1500". */
+export function formatSize(bytes: number): string {
+  for (const unit of ["Gi", "Mi", "Ki"]) {
+    const factor = SIZE_UNITS[unit] ?? 1;
+    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration with a unit: `500ms`, `30s`, `5m`, `1h`; `0s` only where zero is allowed. */
+export function parseDuration(raw: string, options: { allowZero?: boolean } = {}): ParseResult<number> {
+  const match = /^([0-9]{1,9})(ms|s|m|h)$/.exec(raw);
+  if (!match) return invalid();
+  const ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? "ms"] ?? 1);
+  if (ms === 0 && options.allowZero !== true) return invalid("it must be longer than zero");
+  return ms;
+}
+
+/** Writes milliseconds as the largest whole unit: 30000 → "30s". */
+export function formatDuration(ms: number): string {
+  for (const unit of ["h", "m", "s"]) {
+    const factor = DURATION_UNITS[unit] ?? 1;
+    if (ms !== 0 && ms % factor === 0) return `${ms / factor}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** One of a fixed list of words. */
+export function parseOneOf<const T extends readonly string[]>(
+  values: T,
+): (raw: string) => ParseResult<T[number]> {
+  return function parseWord(raw) {
+    return (values as readonly string[]).includes(raw) ? (raw as T[number]) : invalid();
+  };
+}
+
+/** An IANA service name as Kubernetes port names use: 1-15 of a-z, 0-9, '-', with a letter. */
+export function isPortName(text: string): boolean {
+  return /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(text) && /[a-z]/.test(text) && !text.includes("--");
+}
+
+/** A container port: a number from 1 to 65535 or a port name. */
+export function parsePortRef(raw: string): ParseResult<number | string> {
+  if (/^[0-9]+$/.test(raw)) {
+    const port = Number(raw);
+    return port >= 1 && port <= 65535 ? port : invalid("port numbers run from 1 to 65535");
+  }
+  return isPortName(raw) ? raw : invalid();
+}
+
+/** An environment variable name (C identifier). */
+export function parseEnvName(raw: string): ParseResult<string> {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw) ? raw : invalid();
+}
+
+/** A Kubernetes resource quantity such as `50m`, `0.5`, `64Mi`. */
+export function parseQuantity(raw: string): ParseResult<string> {
+  return /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.test(raw) ? raw : invalid();
+}
+
+/** A comma-separated list of CIDRs or addresses; the sidecar's schema checks each one. */
+export function parseCidrList(raw: string): ParseResult<string[]> {
+  const items = raw.split(",").map((item) => item.trim());
+  if (items.some((item) => !/^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/.test(item))) return invalid();
+  return items;
+}
+
+const METHODS: readonly string[] = ROUTE_METHODS;
+
+/**
+ * A route allowlist: entries `<path> [METHOD,...]` separated by `;` or new lines, e.g.
+ * `/api/** GET,POST; /healthz GET`. Without methods, a route allows every method.
+ */
+export function parseRoutes(raw: string): ParseResult<RouteConfig[]> {
+  const entries = raw
+    .split(/[;\n]/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  if (entries.length === 0) return invalid("it lists no routes");
+  const routes: RouteConfig[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const route = parseRoute(entry);
+    if (typeof route === "string") return invalid(`route ${index + 1}: ${route}`);
+    routes.push(route);
+  }
+  return routes;
+}
+
+function parseRoute(entry: string): RouteConfig | string {
+  const [path = "", methodList, ...rest] = entry.split(/\s+/);
+  if (rest.length > 0) return `${JSON.stringify(entry)} has more than a path and a method list`;
+  if (!path.startsWith("/")) return `${JSON.stringify(path)} does not start with "/"`;
+  const problem = routePatternProblem(path);
+  if (problem !== undefined) return `${JSON.stringify(path)}: ${problem}`;
+  if (methodList === undefined) return { path, methods: ["*"] };
+  const methods = methodList.split(",");
+  const unknown = methods.find((method) => !METHODS.includes(method));
+  if (unknown !== undefined) return `${JSON.stringify(unknown)} is not one of ${METHODS.join(", ")}`;
+  if (new Set(methods).size !== methods.length) return `${JSON.stringify(methodList)} repeats a method`;
+  return { path, methods: methods as RouteConfig["methods"] };
+}
+
+/** Writes routes back in annotation syntax. */
+export function formatRoutes(routes: readonly RouteConfig[]): string {
+  return routes.map((route) => `${route.path} ${route.methods.join(",")}`).join("; ");
+}
