@@ -20,7 +20,9 @@ function rows(schema: TSchema, prefix: string): Row[] {
   const out: Row[] = [];
   for (const [name, child] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
     const key = prefix === "" ? name : `${prefix}.${name}`;
-    if (child.type === "object") {
+    if (child.type === "object" && child.properties !== undefined) {
+      if (child.description !== undefined && prefix === "")
+        out.push({ key, type: "section", defaultValue: "—", description: child.description });
       out.push(...rows(child, key));
       continue;
     }
@@ -40,6 +42,7 @@ function rows(schema: TSchema, prefix: string): Row[] {
 function typeName(schema: TSchema): string {
   if (Array.isArray(schema.enum)) return schema.enum.map((v: string) => `\`${v}\``).join(" \\| ");
   if (schema.type === "array") return `list of ${typeName(schema.items as TSchema)}`;
+  if (schema.type === "object") return "map of string";
   return String(schema.type ?? "value");
 }
 

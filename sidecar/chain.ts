@@ -10,6 +10,24 @@ import { PodgateError, PolicyFailedError } from "./errors.ts";
  * lets a request through.
  */
 
+/** Who a request comes from, once a credential was verified. */
+export interface Identity {
+  /** API key id, JWT `sub`, or the client certificate's SAN URI / DNS name. Never the secret itself. */
+  readonly id: string;
+  readonly source: "api-key" | "jwt" | "mtls";
+  /** Verified JWT claims. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** Scopes from the JWT `scope` (space-separated) or `scp` claim. */
+  readonly scopes?: ReadonlySet<string>;
+}
+
+/** Header edits policies ask for; applied once, by the data plane. Flat [name, value, ...] lists. */
+export interface HeaderEdits {
+  set: string[];
+  add: string[];
+  remove: string[];
+}
+
 /** What policies see of a request. */
 export interface RequestContext {
   /** The request, for its headers; policies never read its body. */
@@ -24,6 +42,29 @@ export interface RequestContext {
   readonly contentLength: number;
   /** The body-size limit the forwarder enforces while streaming; policies may lower it. */
   maxBodyBytes: number;
+  /** The verified caller, set by the authentication policies. */
+  identity: Identity | undefined;
+  /** The index in `config.routes` of the route the allowlist matched; -1 without an allowlist. */
+  routeIndex: number;
+  /** Edits of the request headers sent to the app (before the gateway's forwarding headers). */
+  upstreamEdits: HeaderEdits | undefined;
+  /** Edits of the response headers, applied to the app's response and to problem responses. */
+  responseEdits: HeaderEdits | undefined;
+  /** Called once with the response status when the exchange ends (released slots, latency). */
+  onDone: Array<(status: number) => void> | undefined;
+}
+
+/** The edits for one direction, created on first use. */
+export function editsOf(context: RequestContext, direction: "upstream" | "response"): HeaderEdits {
+  const key = direction === "upstream" ? "upstreamEdits" : "responseEdits";
+  context[key] ??= { set: [], add: [], remove: [] };
+  return context[key];
+}
+
+/** Registers a callback for the end of the exchange. */
+export function whenDone(context: RequestContext, callback: (status: number) => void): void {
+  context.onDone ??= [];
+  context.onDone.push(callback);
 }
 
 /** What a policy decides: undefined lets the request continue, an error denies it. */

@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { Ajv, type ErrorObject } from "ajv";
 import ipaddr from "ipaddr.js";
 import { ConfigInvalidError } from "./errors.ts";
+import { PoliciesSchema, policyProblems, TlsSchema } from "./policy-config.ts";
 
 /**
  * The sidecar's configuration: one JSON Schema (built with TypeBox) with defaults and
@@ -60,6 +61,14 @@ const Route = Type.Object(
       description: "Allowed methods; GET also allows HEAD. Default: all.",
       expected: `a list of methods from ${ROUTE_METHODS.join(", ")}`,
     }),
+    scopes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: "JWT scopes all required on this route." }),
+    ),
+    identities: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: "Only these identities (certificate SAN, API key id or JWT sub) may use this route.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -71,6 +80,7 @@ export const SidecarConfigSchema = Type.Object(
       {
         host: Type.String({ default: "0.0.0.0", minLength: 1, description: "Data-plane listen address." }),
         port: port(8080, "Data-plane listen port; 0 picks a free port."),
+        tls: Type.Optional(TlsSchema),
       },
       "Where the gateway accepts traffic.",
     ),
@@ -144,6 +154,7 @@ export const SidecarConfigSchema = Type.Object(
         description: "Route allowlist: when set, anything else answers 404 (path) or 405 (method).",
       }),
     ),
+    policies: PoliciesSchema,
     drain: section(
       {
         delayMs: Type.Integer({
@@ -232,6 +243,7 @@ function semanticProblems(config: SidecarConfig): string[] {
       `limits.headerReadTimeoutMs: expected at most limits.requestTimeoutMs (${requestTimeoutMs}), got ${headerReadTimeoutMs}`,
     );
   }
+  problems.push(...policyProblems(config.policies, config.listener?.tls, isCidr));
   const url = config.upstream?.url;
   if (typeof url === "string" && (!URL.canParse(url) || new URL(url).pathname !== "/")) {
     problems.push(

@@ -18,6 +18,7 @@ import { normalizePath } from "./path.ts";
 import { sendProblem, writeProblemToSocket } from "./problem.ts";
 import {
   appendForwardingHeaders,
+  applyEdits,
   type RequestHead,
   scanRequestHeaders,
   validRequestId,
@@ -101,6 +102,15 @@ function requestHandler(options: DataPlaneOptions) {
   };
 }
 
+/** What the policies have decided about a request before they ran. */
+const FRESH_POLICY_STATE = Object.freeze({
+  identity: undefined,
+  routeIndex: -1,
+  upstreamEdits: undefined,
+  responseEdits: undefined,
+  onDone: undefined,
+});
+
 const failedChain: ChainVerdict = {
   error: new PolicyFailedError("the policy chain failed"),
   policy: "chain",
@@ -137,6 +147,7 @@ function admit(
     requestId,
     contentLength: head.contentLength === undefined ? -1 : Number(head.contentLength),
     maxBodyBytes: options.config.limits.maxBodyBytes,
+    ...FRESH_POLICY_STATE,
     body,
     expectContinue,
     started,
@@ -179,6 +190,7 @@ function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOp
   }
   const { req, res, head } = exchange;
   const peer = req.socket.remoteAddress ?? "";
+  if (exchange.upstreamEdits !== undefined) applyEdits(head.upstream, exchange.upstreamEdits);
   appendForwardingHeaders(head, {
     peer: plainAddress(peer),
     peerTrusted: options.clientAddress.trusts(peer),
@@ -196,9 +208,14 @@ function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOp
     maxBodyBytes: exchange.maxBodyBytes,
     requestId: exchange.requestId,
     closeConnection: () => options.state.draining,
+    responseEdits: exchange.responseEdits,
     fail: (error) => {
       exchange.decision = `error:${error.code}`;
-      return sendProblem(res, error, { requestId: exchange.requestId, close: true });
+      return sendProblem(res, error, {
+        requestId: exchange.requestId,
+        close: true,
+        edits: exchange.responseEdits,
+      });
     },
     done: (bytes) => finish(exchange, bytes, options),
   });
@@ -213,12 +230,17 @@ function respondWithProblem(
   exchange.decision = decision;
   // An unread body would otherwise be drained to keep the connection: close it instead.
   const close = exchange.body !== "none" || options.state.draining;
-  const bytes = sendProblem(exchange.res, error, { requestId: exchange.requestId, close });
+  const bytes = sendProblem(exchange.res, error, {
+    requestId: exchange.requestId,
+    close,
+    edits: exchange.responseEdits,
+  });
   exchange.res.once("close", () => finish(exchange, bytes, options));
 }
 
 function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): void {
   options.state.inFlight--;
+  if (exchange.onDone !== undefined) for (const done of exchange.onDone) done(exchange.res.statusCode);
   if (!options.config.log.accessLog) return;
   options.log.info({
     msg: "access",
@@ -254,6 +276,7 @@ function upgradeHandler(options: DataPlaneOptions) {
       requestId,
       contentLength: -1,
       maxBodyBytes: options.config.limits.maxBodyBytes,
+      ...FRESH_POLICY_STATE,
     };
     Promise.resolve(options.chain.run(context))
       .then((verdict) => {
@@ -262,6 +285,7 @@ function upgradeHandler(options: DataPlaneOptions) {
           return;
         }
         const peerTrusted = options.clientAddress.trusts(peer);
+        if (context.upstreamEdits !== undefined) applyEdits(head.upstream, context.upstreamEdits);
         appendForwardingHeaders(head, { peer: plainAddress(peer), peerTrusted, proto: "http", requestId });
         req.url = canonical.forward;
         req.headers = headerObject(head.upstream, req.headers.upgrade ?? "websocket");

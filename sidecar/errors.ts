@@ -70,6 +70,44 @@ export const ERROR_SPECS = {
     title: "Method not allowed on this route",
   },
   PODGATE_POLICY_FAILED: { statusCode: 500, slug: "policy-failed", title: "A policy could not be evaluated" },
+  PODGATE_AUTH_MISSING: {
+    statusCode: 401,
+    slug: "authentication-required",
+    title: "Authentication required",
+  },
+  PODGATE_AUTH_INVALID: {
+    statusCode: 401,
+    slug: "invalid-credentials",
+    title: "The credentials are not valid",
+  },
+  PODGATE_AUTH_LOCKED: { statusCode: 429, slug: "locked-out", title: "Too many failed authentications" },
+  PODGATE_AUTH_UNAVAILABLE: {
+    statusCode: 503,
+    slug: "authentication-unavailable",
+    title: "Credentials cannot be verified right now",
+  },
+  PODGATE_ACCESS_FORBIDDEN: {
+    statusCode: 403,
+    slug: "forbidden",
+    title: "This caller may not use this route",
+  },
+  PODGATE_ACCESS_IP_DENIED: {
+    statusCode: 403,
+    slug: "ip-denied",
+    title: "The client address is not allowed",
+  },
+  PODGATE_CORS_REJECTED: {
+    statusCode: 403,
+    slug: "cors-rejected",
+    title: "The origin or request is not allowed",
+  },
+  PODGATE_TRAFFIC_RATE_LIMITED: { statusCode: 429, slug: "rate-limited", title: "Rate limit exceeded" },
+  PODGATE_TRAFFIC_QUOTA_EXCEEDED: { statusCode: 429, slug: "quota-exceeded", title: "Quota exceeded" },
+  PODGATE_TRAFFIC_OVERLOADED: {
+    statusCode: 503,
+    slug: "overloaded",
+    title: "The app is at its concurrency limit",
+  },
   PODGATE_UPSTREAM_UNAVAILABLE: {
     statusCode: 503,
     slug: "upstream-unavailable",
@@ -118,6 +156,16 @@ export const BodyTooLargeError = errorClass("PODGATE_BODY_TOO_LARGE");
 export const RouteNotFoundError = errorClass("PODGATE_ROUTE_NOT_FOUND");
 export const MethodNotAllowedError = errorClass("PODGATE_METHOD_NOT_ALLOWED");
 export const PolicyFailedError = errorClass("PODGATE_POLICY_FAILED");
+export const AuthMissingError = errorClass("PODGATE_AUTH_MISSING");
+export const AuthInvalidError = errorClass("PODGATE_AUTH_INVALID");
+export const AuthLockedError = errorClass("PODGATE_AUTH_LOCKED");
+export const AuthUnavailableError = errorClass("PODGATE_AUTH_UNAVAILABLE");
+export const AccessForbiddenError = errorClass("PODGATE_ACCESS_FORBIDDEN");
+export const IpDeniedError = errorClass("PODGATE_ACCESS_IP_DENIED");
+export const CorsRejectedError = errorClass("PODGATE_CORS_REJECTED");
+export const RateLimitedError = errorClass("PODGATE_TRAFFIC_RATE_LIMITED");
+export const QuotaExceededError = errorClass("PODGATE_TRAFFIC_QUOTA_EXCEEDED");
+export const OverloadedError = errorClass("PODGATE_TRAFFIC_OVERLOADED");
 export const UpstreamUnavailableError = errorClass("PODGATE_UPSTREAM_UNAVAILABLE");
 export const UpstreamTimeoutError = errorClass("PODGATE_UPSTREAM_TIMEOUT");
 export const UpstreamResetError = errorClass("PODGATE_UPSTREAM_RESET");

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import type { HeaderEdits } from "./chain.ts";
 import type { SidecarConfig } from "./config.ts";
 import {
   PodgateError,
@@ -9,6 +10,7 @@ import {
   UpstreamUnavailableError,
 } from "./errors.ts";
 import { streamedBodyTooLarge } from "./policies/body-limit.ts";
+import { editHeaderObject } from "./problem.ts";
 import { Pool } from "./undici-pool.ts";
 
 /**
@@ -38,6 +40,8 @@ export interface OutboundRequest {
   requestId: string;
   /** Asks, when the response starts, whether it must carry `Connection: close` (draining). */
   closeConnection: () => boolean;
+  /** Response header edits from the policies. */
+  responseEdits: HeaderEdits | undefined;
   /** Answers with a gateway error when no response was started yet; returns the bytes it sent. */
   fail: (error: PodgateError) => number;
   /** Called with the bytes of response body sent, when the exchange ends. */
@@ -136,6 +140,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   ): void {
     for (const name of HOP_BY_HOP_RESPONSE) delete headers[name];
     headers["x-request-id"] = this.request.requestId;
+    if (this.request.responseEdits !== undefined) {
+      editHeaderObject(headers as Record<string, string | string[] | undefined>, this.request.responseEdits);
+    }
     if (this.request.closeConnection()) headers.connection = "close";
     this.request.res.writeHead(statusCode, statusMessage, headers);
   }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import type { HeaderEdits } from "./chain.ts";
 import { type PodgateError, PROBLEM_TYPE_BASE } from "./errors.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface ProblemOptions {
   headers?: Record<string, string> | undefined;
   /** Close the connection after this response (the request body was not read, or we are draining). */
   close?: boolean;
+  /** Response header edits the policies asked for (RateLimit fields, CORS). */
+  edits?: HeaderEdits | undefined;
 }
 
 /** Answers a request with a problem response. */
@@ -41,6 +44,7 @@ export function sendProblem(res: ServerResponse, error: PodgateError, options: P
   };
   if (options.requestId !== undefined) headers["x-request-id"] = options.requestId;
   if (options.close) headers.connection = "close";
+  if (options.edits !== undefined) editHeaderObject(headers, options.edits);
   res.writeHead(error.statusCode, headers);
   res.end(body);
   return Buffer.byteLength(body);
@@ -58,4 +62,21 @@ export function writeProblemToSocket(socket: Duplex, error: PodgateError, reques
     `HTTP/1.1 ${error.statusCode} ${reason}\r\ncontent-type: application/problem+json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/** Applies header edits to a response header object (lower-case names), in place. */
+export function editHeaderObject(
+  headers: Record<string, string | number | string[] | undefined>,
+  edits: HeaderEdits,
+): void {
+  for (const name of edits.remove) delete headers[name.toLowerCase()];
+  for (let i = 0; i < edits.set.length; i += 2)
+    headers[(edits.set[i] as string).toLowerCase()] = edits.set[i + 1];
+  for (let i = 0; i < edits.add.length; i += 2) {
+    const name = (edits.add[i] as string).toLowerCase();
+    const value = edits.add[i + 1] as string;
+    const existing = headers[name];
+    headers[name] =
+      existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), value];
+  }
 }

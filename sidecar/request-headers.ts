@@ -1,3 +1,5 @@
+import type { HeaderEdits } from "./chain.ts";
+
 /**
  * One pass over a request's raw headers: it drops hop-by-hop headers (RFC 9110 §7.6.1) and every
  * forwarding header a client could forge, notes what the gateway needs (Host, framing, the request
@@ -188,4 +190,21 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 function quoted(value: string): string {
   return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** Applies policy edits to a flat header list, in place: remove, then set (replace), then add. */
+export function applyEdits(list: string[], edits: HeaderEdits): void {
+  const replaced = new Set<string>();
+  for (const name of edits.remove) replaced.add(name.toLowerCase());
+  for (let i = 0; i < edits.set.length; i += 2) replaced.add((edits.set[i] as string).toLowerCase());
+  if (replaced.size > 0) {
+    let write = 0;
+    for (let read = 0; read < list.length; read += 2) {
+      if (replaced.has((list[read] as string).toLowerCase())) continue;
+      list[write++] = list[read] as string;
+      list[write++] = list[read + 1] as string;
+    }
+    list.length = write;
+  }
+  list.push(...edits.set, ...edits.add);
 }

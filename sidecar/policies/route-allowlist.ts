@@ -15,9 +15,13 @@ export function routeAllowlist(routes: readonly RouteConfig[]): Policy {
     name: "route-allowlist",
     evaluate: function allowlistedRoute(context) {
       let allowed: Set<string> | undefined;
-      for (const route of compiled) {
+      for (let i = 0; i < compiled.length; i++) {
+        const route = compiled[i] as CompiledRoute;
         if (!route.matches(context.path)) continue;
-        if (route.methods === undefined || route.methods.has(context.method)) return undefined;
+        if (route.methods === undefined || route.methods.has(context.method)) {
+          context.routeIndex = i;
+          return undefined;
+        }
         allowed ??= new Set();
         for (const m of route.methods) allowed.add(m);
       }
