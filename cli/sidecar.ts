@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { loadConfig } from "../sidecar/config-file.ts";
 import { ConfigInvalidError, PodgateError } from "../sidecar/errors.ts";
-import { type RunningSidecar, startSidecar } from "../sidecar/main.ts";
+import { startSidecar } from "../sidecar/main.ts";
 
 const HELP = `usage: podgate sidecar [--config FILE]
 
@@ -13,11 +13,17 @@ SIGTERM or SIGINT drains gracefully; a second signal exits at once.
 
 /** `podgate sidecar`: loads and validates the config, starts the gateway, drains on signals. */
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
+  let values: { config?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`podgate sidecar: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -32,12 +38,22 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = pino({ level: config.log.level, base: { component: "sidecar" } });
+  // Listen for signals before anything listens, so a SIGTERM right after startup still drains.
+  const firstSignal = signals(log);
   const sidecar = await startSidecar(config, { log });
-  return drainOnSignals(sidecar, log);
+  const signal = await firstSignal;
+  log.info({ signal }, "signal received: draining");
+  try {
+    await sidecar.drain();
+    return 0;
+  } catch (error) {
+    log.error({ err: error }, "drain failed");
+    return 1;
+  }
 }
 
-/** Resolves with the exit code once a signal's drain completes; a second signal exits at once. */
-function drainOnSignals(sidecar: RunningSidecar, log: pino.Logger): Promise<number> {
+/** Resolves with the first SIGTERM or SIGINT; a second one exits at once with code 1. */
+function signals(log: pino.Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -47,14 +63,7 @@ function drainOnSignals(sidecar: RunningSidecar, log: pino.Logger): Promise<numb
         process.exit(1);
       }
       signalled = true;
-      log.info({ signal }, "signal received: draining");
-      sidecar.drain().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error({ err: error }, "drain failed");
-          resolve(1);
-        },
-      );
+      resolve(signal);
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);

@@ -64,16 +64,21 @@ export async function startSidecar(
   );
 
   const parts = { server, admin, forwarder, upgrades };
+  let closing: Promise<void> | undefined;
+  const closeOnce = () => {
+    closing ??= closeAll(parts);
+    return closing;
+  };
   let draining: Promise<void> | undefined;
   return {
     data,
     admin: adminAddress,
     state,
     drain() {
-      draining ??= drain(config, state, parts, log);
+      draining ??= drain({ config, state, parts, log, closeOnce });
       return draining;
     },
-    close: () => closeAll(parts),
+    close: closeOnce,
   };
 }
 
@@ -86,25 +91,40 @@ interface Parts {
   upgrades: UpgradeForwarder;
 }
 
-async function drain(config: SidecarConfig, state: GatewayState, parts: Parts, log: Logger): Promise<void> {
+interface DrainOptions {
+  config: SidecarConfig;
+  state: GatewayState;
+  parts: Parts;
+  log: Logger;
+  closeOnce: () => Promise<void>;
+}
+
+async function drain({ config, state, parts, log, closeOnce }: DrainOptions): Promise<void> {
   state.draining = true;
   log.info({ delayMs: config.drain.delayMs, inFlight: state.inFlight }, "draining: readiness is false");
   await sleep(config.drain.delayMs);
-  log.info({ inFlight: state.inFlight }, "draining: listener closed, finishing in-flight requests");
   const closed = new Promise<void>((resolve) => parts.server.close(() => resolve()));
-  const quiet = waitUntil(() => parts.upgrades.open === 0, config.drain.timeoutMs);
+  log.info({ inFlight: state.inFlight }, "draining: listener closed, finishing in-flight requests");
+  // close() closes only the connections idle at that moment; a keep-alive connection whose
+  // response is still under way must be closed when it goes idle, or the drain waits it out.
+  const sweeper = setInterval(() => parts.server.closeIdleConnections(), 50);
+  const done = new AbortController();
   const finished = await Promise.race([
-    Promise.all([closed, quiet]).then(() => true),
-    sleep(config.drain.timeoutMs).then(() => false),
+    Promise.all([closed, waitUntil(() => parts.upgrades.open === 0, done.signal)]).then(() => true),
+    sleep(config.drain.timeoutMs, false, { signal: done.signal }).catch(() => false),
   ]);
+  // Cancel the losing timer: a pending one would keep the process alive until it fires.
+  done.abort();
+  clearInterval(sweeper);
   if (!finished) log.warn({ inFlight: state.inFlight }, "draining: timeout reached, closing what is left");
-  await closeAll(parts);
+  await closeOnce();
   log.info({ inFlight: state.inFlight }, "drained");
 }
 
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await sleep(50);
+async function waitUntil(condition: () => boolean, signal: AbortSignal): Promise<void> {
+  while (!condition() && !signal.aborted) {
+    await sleep(50, undefined, { signal }).catch(() => undefined);
+  }
 }
 
 async function closeAll(parts: Parts): Promise<void> {
