@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { Chain, ChainVerdict, RequestContext } from "./chain.ts";
 import { type ClientAddressResolver, plainAddress } from "./client-address.ts";
@@ -23,6 +25,7 @@ import {
   scanRequestHeaders,
   validRequestId,
 } from "./request-headers.ts";
+import { tlsServerOptions } from "./tls.ts";
 import { isWebSocketUpgrade, type UpgradeForwarder } from "./upgrade.ts";
 
 /** Shared, mutable state of the gateway process: readiness and drain. */
@@ -60,8 +63,8 @@ interface Exchange extends RequestContext {
  * enough to stop slowloris, and every error answer is a problem document.
  */
 export function createDataPlane(options: DataPlaneOptions): http.Server {
-  const { limits } = options.config;
-  const server = http.createServer({
+  const { limits, listener } = options.config;
+  const serverOptions: http.ServerOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headerReadTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -73,7 +76,11 @@ export function createDataPlane(options: DataPlaneOptions): http.Server {
     highWaterMark: 16 * 1024,
     noDelay: true,
     shouldUpgradeCallback: isWebSocketUpgrade,
-  });
+  };
+  const server: http.Server =
+    listener.tls === undefined
+      ? http.createServer(serverOptions)
+      : https.createServer({ ...serverOptions, ...tlsServerOptions(listener.tls) });
   // One more than the limit, so that an overflow is seen (Node drops the excess silently).
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   const handle = requestHandler(options);
@@ -158,6 +165,11 @@ function admit(
   return undefined;
 }
 
+/** The scheme the client used to reach the gateway. */
+function protoOf(req: IncomingMessage): "http" | "https" {
+  return (req.socket as TLSSocket).encrypted === true ? "https" : "http";
+}
+
 /** The path of a rejected target, for the access log only: no query (it may hold secrets), bounded. */
 function rawPathForLog(url: string | undefined): string {
   const path = (url ?? "").split("?", 1)[0] ?? "";
@@ -194,7 +206,7 @@ function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOp
   appendForwardingHeaders(head, {
     peer: plainAddress(peer),
     peerTrusted: options.clientAddress.trusts(peer),
-    proto: "http",
+    proto: protoOf(req),
     requestId: exchange.requestId,
   });
   if (exchange.expectContinue) res.writeContinue();
@@ -286,7 +298,12 @@ function upgradeHandler(options: DataPlaneOptions) {
         }
         const peerTrusted = options.clientAddress.trusts(peer);
         if (context.upstreamEdits !== undefined) applyEdits(head.upstream, context.upstreamEdits);
-        appendForwardingHeaders(head, { peer: plainAddress(peer), peerTrusted, proto: "http", requestId });
+        appendForwardingHeaders(head, {
+          peer: plainAddress(peer),
+          peerTrusted,
+          proto: protoOf(req),
+          requestId,
+        });
         req.url = canonical.forward;
         req.headers = headerObject(head.upstream, req.headers.upgrade ?? "websocket");
         options.upgrades.forward(req, socket, headBytes);

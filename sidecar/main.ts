@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import type http from "node:http";
+import type https from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
@@ -12,6 +13,7 @@ import { createDataPlane, type GatewayState } from "./data-plane.ts";
 import { createForwarder, type Forwarder } from "./forward.ts";
 import { bodyLimit } from "./policies/body-limit.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
+import { watchTlsFiles } from "./tls.ts";
 import { createUpgradeForwarder, type UpgradeForwarder } from "./upgrade.ts";
 
 /** A running gateway: its addresses, and how to drain or stop it. */
@@ -29,6 +31,8 @@ export interface RunningSidecar {
 export interface StartOptions {
   /** Where logs go; default: pino to stdout at the config's level. */
   log?: Logger;
+  /** How often TLS files are checked for changes, in ms; default 2000. */
+  tlsPollMs?: number;
 }
 
 /** Compiles the policy chain from config, in its fixed order: route allowlist, then body limit. */
@@ -63,7 +67,11 @@ export async function startSidecar(
     "podgate sidecar listening",
   );
 
-  const parts = { server, admin, forwarder, upgrades };
+  const stopWatching =
+    config.listener.tls === undefined
+      ? () => undefined
+      : watchTlsFiles(server as https.Server, config.listener.tls, log, options.tlsPollMs ?? 2000);
+  const parts = { server, admin, forwarder, upgrades, stopWatching };
   let closing: Promise<void> | undefined;
   const closeOnce = () => {
     closing ??= closeAll(parts);
@@ -85,6 +93,7 @@ export async function startSidecar(
 const pick = (address: AddressInfo) => ({ host: address.address, port: address.port });
 
 interface Parts {
+  stopWatching: () => void;
   server: http.Server;
   admin: FastifyInstance;
   forwarder: Forwarder;
@@ -128,6 +137,7 @@ async function waitUntil(condition: () => boolean, signal: AbortSignal): Promise
 }
 
 async function closeAll(parts: Parts): Promise<void> {
+  parts.stopWatching();
   parts.server.close();
   parts.server.closeAllConnections();
   parts.upgrades.destroyAll();
