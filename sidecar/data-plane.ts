@@ -263,6 +263,7 @@ function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): v
     bytes,
     requestId: exchange.requestId,
     client: exchange.clientAddress,
+    identity: exchange.identity?.id,
     decision: exchange.res.writableFinished ? exchange.decision : `${exchange.decision}:aborted`,
   });
 }
