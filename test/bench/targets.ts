@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 /**
  * Starting and stopping each benchmark target in front of the upstream app: `direct` (no proxy,
  * the reference), the podgate sidecar with and without its access log, nginx, haproxy, and
@@ -109,6 +110,20 @@ async function failed(launched: Launched, error: unknown): Promise<never> {
   throw new Error(`${(error as Error).message}${stderr ? `\n${launched.name} stderr:\n${stderr}` : ""}`);
 }
 
+/**
+ * The sidecar runs from the esbuild bundle (`npm run build`), as its container image runs it: no
+ * TypeScript stripping at startup, one module. Built once per benchmark run.
+ */
+function sidecarBundle(repoRoot: string): string {
+  const bundle = path.join(repoRoot, "dist", "podgate.mjs");
+  if (!bundleBuilt) {
+    execFileSync(process.execPath, ["scripts/build.ts", bundle], { cwd: repoRoot, stdio: "ignore" });
+    bundleBuilt = true;
+  }
+  return bundle;
+}
+let bundleBuilt = false;
+
 async function startPodgate(name: TargetName, context: TargetContext): Promise<RunningTarget> {
   const accessLog = name === "podgate+accesslog";
   const configFile = path.join(context.workDir, `${name.replace("+", "-")}.json`);
@@ -118,7 +133,7 @@ async function startPodgate(name: TargetName, context: TargetContext): Promise<R
     workDir: context.workDir,
   };
   writeFileSync(configFile, sidecarConfig(options, accessLog));
-  const args = [...NODE_PROXY_FLAGS, "cli/podgate.ts", "sidecar", "--config", configFile];
+  const args = [...NODE_PROXY_FLAGS, sidecarBundle(context.repoRoot), "sidecar", "--config", configFile];
   const launched = launch(name, process.execPath, args, {
     core: context.core,
     cwd: context.repoRoot,
