@@ -70,18 +70,28 @@ export function whenDone(context: RequestContext, callback: (status: number) => 
 /** What a policy decides: undefined lets the request continue, an error denies it. */
 export type PolicyOutcome = PodgateError | undefined;
 
+/** A policy that answers the request itself, without the app (a CORS preflight's 204). */
+export interface PolicyResponse {
+  readonly respond: { readonly status: number; readonly headers: Readonly<Record<string, string>> };
+}
+
+/** Everything a policy may return. */
+export type PolicyDecision = PolicyOutcome | PolicyResponse;
+
 /** One compiled policy. */
 export interface Policy {
   /** Stable name, used in logs and decisions (`route-allowlist`, `body-limit`). */
   readonly name: string;
-  evaluate(context: RequestContext): PolicyOutcome | Promise<PolicyOutcome>;
+  evaluate(context: RequestContext): PolicyDecision | Promise<PolicyDecision>;
 }
 
 /** The chain's verdict: which policy denied, if any. */
 export interface ChainVerdict {
   error: PodgateError | undefined;
-  /** Name of the policy that decided a denial. */
+  /** Name of the policy that decided a denial or answered itself. */
   policy: string | undefined;
+  /** The answer of a policy that responds itself. */
+  response?: PolicyResponse["respond"] | undefined;
 }
 
 const PASS: ChainVerdict = Object.freeze({ error: undefined, policy: undefined });
@@ -98,7 +108,7 @@ export function composeChain(policies: readonly Policy[]): Chain {
   const runFrom = (context: RequestContext, start: number): ChainVerdict | Promise<ChainVerdict> => {
     for (let i = start; i < list.length; i++) {
       const policy = list[i] as Policy;
-      let outcome: PolicyOutcome | Promise<PolicyOutcome>;
+      let outcome: PolicyDecision | Promise<PolicyDecision>;
       try {
         outcome = policy.evaluate(context);
       } catch (error) {
@@ -106,16 +116,21 @@ export function composeChain(policies: readonly Policy[]): Chain {
       }
       if (outcome instanceof Promise) {
         return outcome.then(
-          (settled) =>
-            settled === undefined ? runFrom(context, i + 1) : { error: settled, policy: policy.name },
+          (settled) => (settled === undefined ? runFrom(context, i + 1) : decided(policy, settled)),
           (error: unknown) => failed(policy, error),
         );
       }
-      if (outcome !== undefined) return { error: outcome, policy: policy.name };
+      if (outcome !== undefined) return decided(policy, outcome);
     }
     return PASS;
   };
   return { policies: list, run: (context) => runFrom(context, 0) };
+}
+
+function decided(policy: Policy, decision: PodgateError | PolicyResponse): ChainVerdict {
+  return decision instanceof PodgateError
+    ? { error: decision, policy: policy.name }
+    : { error: undefined, response: decision.respond, policy: policy.name };
 }
 
 function failed(policy: Policy, error: unknown): ChainVerdict {

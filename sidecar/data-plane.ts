@@ -4,7 +4,7 @@ import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
-import type { Chain, ChainVerdict, RequestContext } from "./chain.ts";
+import type { Chain, ChainVerdict, PolicyResponse, RequestContext } from "./chain.ts";
 import { type ClientAddressResolver, plainAddress } from "./client-address.ts";
 import type { SidecarConfig } from "./config.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./errors.ts";
 import type { Forwarder } from "./forward.ts";
 import { normalizePath } from "./path.ts";
-import { sendProblem, writeProblemToSocket } from "./problem.ts";
+import { editHeaderObject, sendProblem, writeProblemToSocket } from "./problem.ts";
 import {
   appendForwardingHeaders,
   applyEdits,
@@ -195,6 +195,10 @@ function malformed(req: IncomingMessage, head: RequestHead, config: SidecarConfi
 }
 
 function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOptions): void {
+  if (verdict.response !== undefined) {
+    respondForPolicy(exchange, verdict.response, `respond:${verdict.policy}`, options);
+    return;
+  }
   if (verdict.error !== undefined || verdict.policy !== undefined) {
     const error = verdict.error ?? new PolicyFailedError();
     respondWithProblem(exchange, error, `deny:${verdict.policy}`, options);
@@ -248,6 +252,23 @@ function respondWithProblem(
     edits: exchange.responseEdits,
   });
   exchange.res.once("close", () => finish(exchange, bytes, options));
+}
+
+/** A policy's own answer (a CORS preflight): no body, the policies' response edits applied. */
+function respondForPolicy(
+  exchange: Exchange,
+  response: PolicyResponse["respond"],
+  decision: string,
+  options: DataPlaneOptions,
+): void {
+  exchange.decision = decision;
+  const headers: Record<string, string> = { ...response.headers, "x-request-id": exchange.requestId };
+  // As for problem responses: an unread request body would be drained, so close instead.
+  if (exchange.body !== "none" || options.state.draining) headers.connection = "close";
+  if (exchange.responseEdits !== undefined) editHeaderObject(headers, exchange.responseEdits);
+  exchange.res.writeHead(response.status, headers);
+  exchange.res.end();
+  exchange.res.once("close", () => finish(exchange, 0, options));
 }
 
 function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): void {

@@ -12,6 +12,7 @@ import type { SidecarConfig } from "./config.ts";
 import { createDataPlane, type GatewayState } from "./data-plane.ts";
 import { createForwarder, type Forwarder } from "./forward.ts";
 import { bodyLimit } from "./policies/body-limit.ts";
+import { edgePolicies } from "./policies/edge.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
 import { watchTlsFiles } from "./tls.ts";
 import { createUpgradeForwarder, type UpgradeForwarder } from "./upgrade.ts";
@@ -35,9 +36,12 @@ export interface StartOptions {
   tlsPollMs?: number;
 }
 
-/** Compiles the policy chain from config, in its fixed order: route allowlist, then body limit. */
+/**
+ * Compiles the policy chain from config, in its fixed order (the README lists it):
+ * header rules, IP rules, CORS (edge.ts), the route allowlist, the body limit.
+ */
 export function compilePolicies(config: SidecarConfig): Policy[] {
-  const policies: Policy[] = [];
+  const policies: Policy[] = [...edgePolicies(config)];
   if (config.routes !== undefined) policies.push(routeAllowlist(config.routes));
   policies.push(bodyLimit(config.limits.maxBodyBytes));
   return policies;
