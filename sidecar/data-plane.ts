@@ -17,7 +17,7 @@ import {
 } from "./errors.ts";
 import type { Forwarder } from "./forward.ts";
 import { normalizePath } from "./path.ts";
-import { editHeaderObject, sendProblem, writeProblemToSocket } from "./problem.ts";
+import { editHeaderObject, sendProblem, whenClosed, writeProblemToSocket } from "./problem.ts";
 import {
   appendForwardingHeaders,
   applyEdits,
@@ -251,7 +251,7 @@ function respondWithProblem(
     close,
     edits: exchange.responseEdits,
   });
-  exchange.res.once("close", () => finish(exchange, bytes, options));
+  whenClosed(exchange.res, () => finish(exchange, bytes, options));
 }
 
 /** A policy's own answer (a CORS preflight): no body, the policies' response edits applied. */
@@ -268,7 +268,7 @@ function respondForPolicy(
   if (exchange.responseEdits !== undefined) editHeaderObject(headers, exchange.responseEdits);
   exchange.res.writeHead(response.status, headers);
   exchange.res.end();
-  exchange.res.once("close", () => finish(exchange, 0, options));
+  whenClosed(exchange.res, () => finish(exchange, 0, options));
 }
 
 function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): void {

@@ -10,7 +10,7 @@ import {
   UpstreamUnavailableError,
 } from "./errors.ts";
 import { streamedBodyTooLarge } from "./policies/body-limit.ts";
-import { editHeaderObject } from "./problem.ts";
+import { editHeaderObject, whenClosed } from "./problem.ts";
 import { Pool } from "./undici-pool.ts";
 
 /**
@@ -106,7 +106,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    this.request.res.once("close", this.onClientClose);
+    whenClosed(this.request.res, this.onClientClose);
     this.dispatch();
   }
 

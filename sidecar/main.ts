@@ -14,6 +14,9 @@ import { createForwarder, type Forwarder } from "./forward.ts";
 import { bodyLimit } from "./policies/body-limit.ts";
 import { edgePolicies } from "./policies/edge.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
+import { trafficPolicies } from "./policies/traffic.ts";
+import type { CounterStore } from "./store/counter-store.ts";
+import { MemoryCounterStore } from "./store/memory-store.ts";
 import { watchTlsFiles } from "./tls.ts";
 import { createUpgradeForwarder, type UpgradeForwarder } from "./upgrade.ts";
 
@@ -36,14 +39,22 @@ export interface StartOptions {
   tlsPollMs?: number;
 }
 
+/** What compiled policies share: the counter store. */
+export interface PolicyDependencies {
+  store: CounterStore;
+}
+
 /**
- * Compiles the policy chain from config, in its fixed order (the README lists it):
- * header rules, IP rules, CORS (edge.ts), the route allowlist, the body limit.
+ * Compiles the policy chain from config, in its fixed order (the README lists it): header rules,
+ * IP rules, CORS (edge.ts), the route allowlist, the body limit, then rate limits, quotas and the
+ * concurrency limit (traffic.ts), which comes last so a slot is taken only by a request that
+ * passed everything else.
  */
-export function compilePolicies(config: SidecarConfig): Policy[] {
+export function compilePolicies(config: SidecarConfig, deps: PolicyDependencies): Policy[] {
   const policies: Policy[] = [...edgePolicies(config)];
   if (config.routes !== undefined) policies.push(routeAllowlist(config.routes));
   policies.push(bodyLimit(config.limits.maxBodyBytes));
+  policies.push(...trafficPolicies(config, { store: deps.store }));
   return policies;
 }
 
@@ -56,7 +67,8 @@ export async function startSidecar(
   const state: GatewayState = { draining: false, inFlight: 0 };
   const forwarder = createForwarder(config.upstream);
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
-  const chain = composeChain(compilePolicies(config));
+  const store = new MemoryCounterStore();
+  const chain = composeChain(compilePolicies(config, { store }));
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
   const server = createDataPlane({ config, chain, forwarder, upgrades, clientAddress, state, log });
   const admin = createAdminPlane(config, state);
@@ -75,7 +87,7 @@ export async function startSidecar(
     config.listener.tls === undefined
       ? () => undefined
       : watchTlsFiles(server as https.Server, config.listener.tls, log, options.tlsPollMs ?? 2000);
-  const parts = { server, admin, forwarder, upgrades, stopWatching };
+  const parts = { server, admin, forwarder, upgrades, stopWatching, store };
   let closing: Promise<void> | undefined;
   const closeOnce = () => {
     closing ??= closeAll(parts);
@@ -98,6 +110,7 @@ const pick = (address: AddressInfo) => ({ host: address.address, port: address.p
 
 interface Parts {
   stopWatching: () => void;
+  store: CounterStore;
   server: http.Server;
   admin: FastifyInstance;
   forwarder: Forwarder;
@@ -145,5 +158,5 @@ async function closeAll(parts: Parts): Promise<void> {
   parts.server.close();
   parts.server.closeAllConnections();
   parts.upgrades.destroyAll();
-  await Promise.all([parts.admin.close(), parts.forwarder.close()]);
+  await Promise.all([parts.admin.close(), parts.forwarder.close(), parts.store.close()]);
 }

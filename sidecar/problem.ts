@@ -80,3 +80,12 @@ export function editHeaderObject(
       existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), value];
   }
 }
+
+/**
+ * Runs `callback` once the response has closed: now (on the next tick) when it already has, which
+ * happens when the client left while an asynchronous policy was deciding.
+ */
+export function whenClosed(res: ServerResponse, callback: () => void): void {
+  if (res.closed || res.destroyed) process.nextTick(callback);
+  else res.once("close", callback);
+}

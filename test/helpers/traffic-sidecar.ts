@@ -1,0 +1,177 @@
+import { EventEmitter, once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { composeChain, type Identity, type Policy, type RequestContext } from "../../sidecar/chain.ts";
+import { clientAddressResolver } from "../../sidecar/client-address.ts";
+import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
+import { createDataPlane, type GatewayState } from "../../sidecar/data-plane.ts";
+import { createForwarder } from "../../sidecar/forward.ts";
+import { type TrafficDependencies, trafficPolicies } from "../../sidecar/policies/traffic.ts";
+import { createUpgradeForwarder } from "../../sidecar/upgrade.ts";
+
+/** A data plane on 127.0.0.1:0 whose chain is the traffic policies of `policies` (wired as main.ts does). */
+export interface TrafficSidecar {
+  readonly url: string;
+  readonly port: number;
+  readonly config: SidecarConfig;
+  /** The traffic policies, in chain order, for inspecting their state. */
+  readonly policies: readonly Policy[];
+  readonly state: GatewayState;
+  /** Sends one request on its own connection and reads the whole response. */
+  request(path: string, options?: TrafficRequestOptions): Promise<TrafficResponse>;
+  close(): Promise<void>;
+}
+
+/** Options of TrafficSidecar.request. */
+export interface TrafficRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+}
+
+/** A response as read by TrafficSidecar.request. */
+export interface TrafficResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** Options of startTrafficSidecar. */
+export interface TrafficSidecarOptions {
+  /** The `policies` section of the config. */
+  policies: Record<string, unknown>;
+  /** Other top-level config (routes, forwarding). */
+  config?: Record<string, unknown>;
+  /** Policies that run before the traffic policies, e.g. headerIdentity. */
+  before?: Policy[];
+  deps?: TrafficDependencies;
+}
+
+/** Starts a data plane in front of `upstreamUrl` with [...before, ...trafficPolicies(config, deps)]. */
+export async function startTrafficSidecar(
+  upstreamUrl: string,
+  options: TrafficSidecarOptions,
+): Promise<TrafficSidecar> {
+  const config = parseConfig({
+    listener: { host: "127.0.0.1", port: 0 },
+    upstream: { url: upstreamUrl },
+    ...options.config,
+    policies: options.policies,
+  });
+  const policies = trafficPolicies(config, options.deps);
+  const state: GatewayState = { draining: false, inFlight: 0 };
+  const forwarder = createForwarder(config.upstream);
+  const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
+  const server = createDataPlane({
+    config,
+    chain: composeChain([...(options.before ?? []), ...policies]),
+    forwarder,
+    upgrades,
+    clientAddress: clientAddressResolver(config.forwarding.trustedProxies),
+    state,
+    log: pino({ level: "silent" }),
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    config,
+    policies,
+    state,
+    request: (path, requestOptions = {}) => send(`${url}${path}`, requestOptions),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      upgrades.destroyAll();
+      await forwarder.close();
+    },
+  };
+}
+
+/** A stand-in for the authentication policies: the value of `header` becomes the identity (api-key source). */
+export function headerIdentity(header: string): Policy {
+  return {
+    name: "test-identity",
+    evaluate(context) {
+      const id = context.req.headers[header];
+      if (typeof id === "string") context.identity = { id, source: "api-key" };
+      return undefined;
+    },
+  };
+}
+
+/** What a fake request context is built from. */
+export interface FakeRequest {
+  method?: string;
+  path?: string;
+  clientAddress?: string;
+  identity?: Identity;
+  headers?: Record<string, string>;
+  /** Marks a WebSocket upgrade, as Node does. */
+  upgrade?: boolean;
+}
+
+/** A socket stand-in for unit tests: emit `close` and set `destroyed` to act out a client going away. */
+export type FakeSocket = EventEmitter & { destroyed: boolean };
+
+/** A request context for calling a policy directly, without sockets. */
+export function fakeContext(request: FakeRequest = {}): RequestContext & { req: { socket: FakeSocket } } {
+  const headers = request.headers ?? {};
+  const socket = Object.assign(new EventEmitter(), { destroyed: false });
+  const req = {
+    rawHeaders: Object.entries(headers).flat(),
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+    socket,
+    upgrade: request.upgrade ?? false,
+  };
+  return {
+    req: req as unknown as RequestContext["req"] & { socket: FakeSocket },
+    method: request.method ?? "GET",
+    path: request.path ?? "/",
+    clientAddress: request.clientAddress ?? "192.0.2.1",
+    requestId: "test",
+    contentLength: -1,
+    maxBodyBytes: 1024,
+    identity: request.identity,
+    routeIndex: -1,
+    upstreamEdits: undefined,
+    responseEdits: undefined,
+    onDone: undefined,
+  };
+}
+
+/** The response header a policy asked for, from a context's edits. */
+export function responseField(context: RequestContext, name: string): string | undefined {
+  const set = context.responseEdits?.set ?? [];
+  for (let i = 0; i < set.length; i += 2) if (set[i] === name) return set[i + 1];
+  return undefined;
+}
+
+/** Runs the exchange-end callbacks, as the data plane's finish does. */
+export function finishExchange(context: RequestContext, status = 200): void {
+  for (const done of context.onDone ?? []) done(status);
+}
+
+function send(url: string, options: TrafficRequestOptions): Promise<TrafficResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: options.method ?? "GET",
+      headers: options.headers,
+      agent: false,
+    });
+    req.on("error", reject);
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("error", reject);
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.end();
+  });
+}
