@@ -2,7 +2,9 @@
  * Parsing a pod's `podgate.io/` annotations with the annotation table, and the messages for bad
  * values and unknown names. Mutate, validate and the CLI all call parseAnnotations.
  */
-import { ANNOTATIONS, type Annotation, PREFIX, STATUS_ANNOTATION } from "./annotations.ts";
+import { crossAnnotationProblems } from "./annotation-checks.ts";
+import type { Annotation } from "./annotation-row.ts";
+import { ANNOTATIONS, PREFIX, STATUS_ANNOTATION } from "./annotations.ts";
 import { isInvalid } from "./parsers.ts";
 
 const BY_NAME = new Map(ANNOTATIONS.map((row) => [row.name, row]));
@@ -35,6 +37,9 @@ export function parseAnnotations(annotations: Record<string, string> | undefined
     if (isInvalid(value)) problems.push(invalidValueProblem(row, text, value.detail));
     else values.set(name, value);
   }
+  problems.push(
+    ...crossAnnotationProblems({ has: (name) => raw.has(name), value: (name) => values.get(name) }),
+  );
   return {
     problems,
     raw,

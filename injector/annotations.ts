@@ -2,26 +2,32 @@
  * The one table of podgate's pod annotations: name, type, default, parser, description and example.
  * Mutate, validate, `podgate inject`, `podgate lint` and the README's annotation reference all read
  * it, so they can never disagree. A row with a `configPath` sets that field of the sidecar config;
- * the other rows steer the injection itself. Policy annotations (rate limits, API keys, JWT, mTLS)
- * become rows here once the sidecar's config schema has those policies.
+ * the other rows steer the injection itself. The policy rows live in auth-annotations.ts and
+ * traffic-annotations.ts; this file lists them in docs order.
  */
-import { type RouteConfig, SidecarConfigSchema } from "../sidecar/config.ts";
+import type { RouteConfig } from "../sidecar/config.ts";
 import {
-  formatDuration,
+  type Annotation,
+  BOOLEAN,
+  booleanRow,
+  configDefault,
+  DURATION,
+  durationRow,
+  resourceRow,
+  sizeRow,
+} from "./annotation-row.ts";
+import { AUTH_ANNOTATIONS } from "./auth-annotations.ts";
+import {
   formatRoutes,
-  formatSize,
-  type ParseResult,
-  parseBoolean,
   parseCidrList,
   parseDuration,
   parseEnvName,
   parseOneOf,
   parsePortRef,
   parsePositiveInt,
-  parseQuantity,
   parseRoutes,
-  parseSize,
 } from "./parsers.ts";
+import { TRAFFIC_ANNOTATIONS } from "./traffic-annotations.ts";
 
 /** The prefix every podgate annotation and label shares. */
 export const PREFIX = "podgate.io/";
@@ -33,89 +39,6 @@ export const INJECTED_LABEL = "podgate.io/injected";
 export const NAMESPACE_INJECT_LABEL = "podgate.io/inject";
 /** Namespace label naming the zone whose floor applies. */
 export const ZONE_LABEL = "podgate.io/zone";
-
-/** One annotation: how to parse it, what it means and, for policy rows, which config field it sets. */
-export interface Annotation<T> {
-  readonly name: string;
-  /** The value's type as the docs name it. */
-  readonly type: string;
-  /** The default, in annotation syntax, or a sentence. */
-  readonly default: string;
-  readonly description: string;
-  readonly example: string;
-  /** What a value must be, for error messages: `is not ${noun}; expected ${expected}`. */
-  readonly noun: string;
-  readonly expected: string;
-  parse(raw: string): ParseResult<T>;
-  /** The sidecar config field this sets, as a dotted path (`limits.maxBodyBytes`). */
-  readonly configPath?: string;
-  /** Formats a config value back in annotation syntax (for zone floor messages). */
-  format?(value: T): string;
-}
-
-/** Reads a default from the sidecar's JSON Schema, so the docs follow the schema. */
-function schemaDefault(path: string): unknown {
-  let schema: unknown = SidecarConfigSchema;
-  for (const key of path.split(".")) {
-    schema = (schema as { properties?: Record<string, unknown> }).properties?.[key];
-  }
-  return (schema as { default?: unknown } | undefined)?.default;
-}
-
-function configDefault<T>(path: string, format: (value: T) => string): string {
-  const value = schemaDefault(path);
-  return value === undefined ? "unset" : format(value as T);
-}
-
-const SIZE = {
-  type: "size",
-  noun: "a size",
-  expected: "<bytes>[Ki|Mi|Gi|k|M|G]",
-  parse: parseSize,
-  format: formatSize,
-};
-const DURATION = {
-  type: "duration",
-  noun: "a duration",
-  expected: "<number><ms|s|m|h>",
-  parse: (raw: string) => parseDuration(raw),
-  format: formatDuration,
-};
-const BOOLEAN = {
-  type: "boolean",
-  noun: "a boolean",
-  expected: '"true" or "false"',
-  parse: parseBoolean,
-  format: String,
-};
-const QUANTITY = {
-  type: "quantity",
-  noun: "a quantity",
-  expected: "a Kubernetes quantity",
-  parse: parseQuantity,
-};
-
-function sizeRow(name: string, configPath: string, description: string, example: string): Annotation<number> {
-  return { ...SIZE, name, configPath, description, example, default: configDefault(configPath, formatSize) };
-}
-function durationRow(
-  name: string,
-  configPath: string,
-  description: string,
-  example: string,
-): Annotation<number> {
-  return {
-    ...DURATION,
-    name,
-    configPath,
-    description,
-    example,
-    default: configDefault(configPath, formatDuration),
-  };
-}
-function resourceRow(name: string, description: string, example: string): Annotation<string> {
-  return { ...QUANTITY, name, description, example, default: "the cluster settings' sidecar resources" };
-}
 
 /** The capture modes `podgate.io/capture` accepts. */
 export const CAPTURE_MODES = ["auto", "port-env", "named-port", "iptables"] as const;
@@ -166,13 +89,13 @@ export const ROUTES: Annotation<RouteConfig[]> = {
   type: "routes",
   default: "unset (every path and method)",
   noun: "a route list",
-  expected: '"<path> [METHOD,...]" entries separated by ";"',
+  expected: '"<path> [METHOD,...] [scopes=<scope>,...] [identities=<id>,...]" entries separated by ";"',
   parse: parseRoutes,
   format: formatRoutes,
   configPath: "routes",
   description:
-    "Route allowlist; anything else answers 404 (path) or 405 (method). Paths: /exact, /users/* (one segment), /api/** (prefix). No methods means all.",
-  example: "/api/** GET,POST; /healthz GET",
+    "Route allowlist; anything else answers 404 (path) or 405 (method). Paths: /exact, /users/* (one segment), /api/** (prefix). No methods means all. scopes= lists JWT scopes all required on the route (403 otherwise); identities= lists the only callers allowed (API key id, JWT sub or certificate SAN).",
+  example: "/api/** GET,POST; /admin/** GET,POST scopes=admin; /healthz GET",
 };
 
 export const DRAIN_DELAY: Annotation<number> = {
@@ -192,17 +115,23 @@ export const ANNOTATIONS: readonly Annotation<unknown>[] = [
   PORT,
   APP_PORT_ENV,
   ROUTES,
+  ...AUTH_ANNOTATIONS,
+  ...TRAFFIC_ANNOTATIONS,
   sizeRow(
-    "podgate.io/max-body-size",
+    {
+      name: "podgate.io/max-body-size",
+      description: "Request bodies larger than this answer 413.",
+      example: "1Mi",
+    },
     "limits.maxBodyBytes",
-    "Request bodies larger than this answer 413.",
-    "1Mi",
   ),
   sizeRow(
-    "podgate.io/max-header-size",
+    {
+      name: "podgate.io/max-header-size",
+      description: "Request headers larger than this answer 431.",
+      example: "8Ki",
+    },
     "limits.maxHeaderBytes",
-    "Request headers larger than this answer 431.",
-    "8Ki",
   ),
   {
     name: "podgate.io/max-header-count",
@@ -217,28 +146,36 @@ export const ANNOTATIONS: readonly Annotation<unknown>[] = [
     example: "50",
   },
   durationRow(
-    "podgate.io/header-timeout",
+    {
+      name: "podgate.io/header-timeout",
+      description: "A client slower than this to send its headers gets 408.",
+      example: "5s",
+    },
     "limits.headerReadTimeoutMs",
-    "A client slower than this to send its headers gets 408.",
-    "5s",
   ),
   durationRow(
-    "podgate.io/request-timeout",
+    {
+      name: "podgate.io/request-timeout",
+      description: "A client slower than this to send its whole request gets 408.",
+      example: "30s",
+    },
     "limits.requestTimeoutMs",
-    "A client slower than this to send its whole request gets 408.",
-    "30s",
   ),
   durationRow(
-    "podgate.io/upstream-timeout",
+    {
+      name: "podgate.io/upstream-timeout",
+      description: "Waiting longer than this for the app's response headers answers 504.",
+      example: "10s",
+    },
     "upstream.responseTimeoutMs",
-    "Waiting longer than this for the app's response headers answers 504.",
-    "10s",
   ),
   durationRow(
-    "podgate.io/connect-timeout",
+    {
+      name: "podgate.io/connect-timeout",
+      description: "Connecting to the app longer than this answers 503.",
+      example: "500ms",
+    },
     "upstream.connectTimeoutMs",
-    "Connecting to the app longer than this answers 503.",
-    "500ms",
   ),
   {
     name: "podgate.io/trusted-proxies",
@@ -252,22 +189,22 @@ export const ANNOTATIONS: readonly Annotation<unknown>[] = [
     description: "Peers whose X-Forwarded-For is believed.",
     example: "10.0.0.0/8,fd00::/8",
   } satisfies Annotation<string[]>,
-  {
-    ...BOOLEAN,
-    name: "podgate.io/merge-slashes",
-    configPath: "paths.mergeSlashes",
-    default: configDefault("paths.mergeSlashes", String),
-    description: "Merge repeated slashes in paths before rules match and before forwarding.",
-    example: "true",
-  },
-  {
-    ...BOOLEAN,
-    name: "podgate.io/access-log",
-    configPath: "log.accessLog",
-    default: configDefault("log.accessLog", String),
-    description: "One JSON line per request (the audit log zones require).",
-    example: "true",
-  },
+  booleanRow(
+    {
+      name: "podgate.io/merge-slashes",
+      description: "Merge repeated slashes in paths before rules match and before forwarding.",
+      example: "true",
+    },
+    "paths.mergeSlashes",
+  ),
+  booleanRow(
+    {
+      name: "podgate.io/access-log",
+      description: "One JSON line per request (the audit log zones require).",
+      example: "true",
+    },
+    "log.accessLog",
+  ),
   {
     name: "podgate.io/log-level",
     type: "enum",
@@ -281,13 +218,28 @@ export const ANNOTATIONS: readonly Annotation<unknown>[] = [
     example: "debug",
   },
   DRAIN_DELAY,
-  resourceRow("podgate.io/cpu-request", "The sidecar's CPU request.", "100m"),
-  resourceRow("podgate.io/cpu-limit", "The sidecar's CPU limit.", "500m"),
-  resourceRow("podgate.io/memory-request", "The sidecar's memory request.", "64Mi"),
-  resourceRow("podgate.io/memory-limit", "The sidecar's memory limit.", "256Mi"),
+  resourceRow({ name: "podgate.io/cpu-request", description: "The sidecar's CPU request.", example: "100m" }),
+  resourceRow({ name: "podgate.io/cpu-limit", description: "The sidecar's CPU limit.", example: "500m" }),
+  resourceRow({
+    name: "podgate.io/memory-request",
+    description: "The sidecar's memory request.",
+    example: "64Mi",
+  }),
+  resourceRow({
+    name: "podgate.io/memory-limit",
+    description: "The sidecar's memory limit.",
+    example: "256Mi",
+  }),
 ];
 
-/** Looks up the row that sets a config path. */
+/**
+ * The row behind a config path: the row that sets exactly this path, else the row that sets an
+ * object containing it (`policies.lockout.maxFailures` → podgate.io/lockout).
+ */
 export function annotationForConfigPath(path: string): Annotation<unknown> | undefined {
-  return ANNOTATIONS.find((row) => row.configPath === path);
+  const exact = ANNOTATIONS.find((row) => row.configPath === path);
+  if (exact !== undefined) return exact;
+  return ANNOTATIONS.filter(
+    (row) => row.configPath !== undefined && path.startsWith(`${row.configPath}.`),
+  ).sort((a, b) => (b.configPath?.length ?? 0) - (a.configPath?.length ?? 0))[0];
 }

@@ -37,3 +37,13 @@ export function leafPaths(object: ConfigDraft, prefix = ""): string[] {
   }
   return paths;
 }
+
+function isPlainObject(value: unknown): value is ConfigDraft {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Writes a dotted path, merging into an object already there (two annotations may fill one object). */
+export function mergePath(object: ConfigDraft, path: string, value: unknown): void {
+  const existing = getPath(object, path);
+  setPath(object, path, isPlainObject(existing) && isPlainObject(value) ? { ...existing, ...value } : value);
+}

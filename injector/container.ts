@@ -2,9 +2,18 @@
  * The containers the injector adds: the podgate sidecar and, for iptables capture, the init
  * container that installs the redirect.
  */
-import type { V1Container, V1ContainerPort, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import type { SecretRef } from "./access-parsers.ts";
 import type { ParsedAnnotations } from "./annotation-values.ts";
 import { ANNOTATIONS } from "./annotations.ts";
+import { secretVolume, secretVolumeMount } from "./secret-mounts.ts";
 import type { ClusterSettings } from "./settings.ts";
 
 /** The sidecar container's name; a pod that already has a container by this name is not injected. */
@@ -24,6 +33,26 @@ export interface SidecarOptions {
   configJson: string;
   /** Native sidecar (init container with restartPolicy Always) or first regular container. */
   native: boolean;
+  /** Read-only mounts of the Secrets the annotations name. */
+  mounts: V1VolumeMount[];
+}
+
+/** The Secret volumes a pod's annotations ask for, and the sidecar's mounts of them. */
+export interface PodSecrets {
+  volumes: V1Volume[];
+  mounts: V1VolumeMount[];
+}
+
+/** Collects the Secrets the annotations name (API keys, JWKS, TLS certificate, client CA), in table order. */
+export function podSecrets(annotations: ParsedAnnotations): PodSecrets {
+  const secrets: PodSecrets = { volumes: [], mounts: [] };
+  for (const row of ANNOTATIONS) {
+    const ref = annotations.get(row) as SecretRef | undefined;
+    if (row.secret === undefined || ref === undefined) continue;
+    secrets.volumes.push(secretVolume(row.secret, ref));
+    secrets.mounts.push(secretVolumeMount(row.secret));
+  }
+  return secrets;
 }
 
 const RESOURCE_ANNOTATIONS = [
@@ -107,6 +136,7 @@ export function sidecarContainer(options: SidecarOptions): V1Container {
     securityContext: restrictedSecurityContext(settings.sidecar.user),
     readinessProbe: { ...probe("/readyz"), periodSeconds: 5, failureThreshold: 3 },
   };
+  if (options.mounts.length > 0) container.volumeMounts = options.mounts;
   if (native) {
     container.restartPolicy = "Always";
     // The app starts only once this probe passes, so it must not wait for the app: /healthz

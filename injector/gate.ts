@@ -116,8 +116,11 @@ export function alreadyInjectedDecision(pod: V1Pod): Decision {
   return decide("already_injected", "the pod already has podgate's sidecar");
 }
 
-/** Pods podgate cannot serve even when asked: host network, or a container already named like the sidecar. */
-export function podShapeDecision(pod: V1Pod): Decision | undefined {
+/**
+ * Pods podgate cannot serve even when asked: host network, a container already named like the
+ * sidecar, or a volume already named like one of the Secret volumes it would add.
+ */
+export function podShapeDecision(pod: V1Pod, volumeNames: readonly string[] = []): Decision | undefined {
   if (pod.spec?.hostNetwork === true)
     return decide("host_network", "hostNetwork pods share the node's ports and are not injected");
   const taken = allContainers(pod).find(
@@ -127,6 +130,13 @@ export function podShapeDecision(pod: V1Pod): Decision | undefined {
     return decide(
       "sidecar_name_taken",
       `a container is already named ${taken.name}, the name podgate's sidecar uses`,
+    );
+  }
+  const volume = (pod.spec?.volumes ?? []).find((candidate) => volumeNames.includes(candidate.name));
+  if (volume !== undefined) {
+    return decide(
+      "volume_name_taken",
+      `a volume is already named ${volume.name}, the name podgate gives the Secret it mounts into the sidecar`,
     );
   }
   return undefined;

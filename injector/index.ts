@@ -4,6 +4,7 @@
  * the CLI, which both call it, can never disagree.
  */
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
+import type { SidecarConfig } from "../sidecar/config.ts";
 import { type ParsedAnnotations, parseAnnotations } from "./annotation-values.ts";
 import { DRAIN_DELAY, PORT } from "./annotations.ts";
 import {
@@ -15,6 +16,7 @@ import {
   planCapture,
 } from "./capture.ts";
 import type { ConfigDraft } from "./config-path.ts";
+import { podSecrets } from "./container.ts";
 import {
   alreadyInjectedDecision,
   type InjectContext,
@@ -84,12 +86,19 @@ function admit(
   const optOut = optOutDecision(annotations, zone);
   if (optOut !== undefined) return { decision: optOut, zone };
   if (annotations.problems.length > 0) return { decision: denyInvalid(annotations.problems), zone };
-  const shape = podShapeDecision(pod);
+  const shape = podShapeDecision(
+    pod,
+    podSecrets(annotations).volumes.map((volume) => volume.name),
+  );
   if (shape !== undefined) return { decision: shape, zone };
   const policy = policyDraft(annotations, zone);
   if (policy.problems.length > 0) {
     return {
-      decision: decide("zone_floor_violated", `the pod loosens zone ${zone?.name}'s floor`, policy.problems),
+      decision: decide(
+        "zone_floor_violated",
+        `the pod does not meet zone ${zone?.name}'s floor`,
+        policy.problems,
+      ),
       zone,
     };
   }
@@ -108,13 +117,26 @@ function plan(pod: V1Pod, context: InjectContext, annotations: ParsedAnnotations
   return conflict === undefined ? capture : decide(conflict.reason, conflict.message);
 }
 
+/** What a probe passing through the gateway must get past: routes, TLS, authentication. */
+function probeGates(config: SidecarConfig): string[] {
+  const gates: string[] = [];
+  if (config.routes !== undefined) gates.push("podgate.io/routes must allow them");
+  const tls = config.listener.tls;
+  if (tls?.clientCertificates === "required") {
+    gates.push("the listener requires client certificates, which kubelet probes cannot present");
+  } else if (tls !== undefined) gates.push("the listener speaks TLS, so they need scheme: HTTPS");
+  if (config.policies.authentication?.required === true) {
+    gates.push("authentication is required, so they get 401; probe another port or use exec probes");
+  }
+  return gates;
+}
+
 function injectionWarnings(options: {
   pod: V1Pod;
   capture: CapturePlan;
   compiled: CompiledConfig;
-  zone?: ZoneRef;
 }): string[] {
-  const { capture, compiled, zone } = options;
+  const { capture, compiled } = options;
   const warnings = [...compiled.warnings];
   if (capture.mode === "named-port") {
     warnings.push(
@@ -123,24 +145,13 @@ function injectionWarnings(options: {
   }
   const app = options.pod.spec?.containers[capture.serving.containerIndex];
   const probePaths = app === undefined ? [] : probePathsThroughGateway(app, capture);
-  if (probePaths.length > 0 && compiled.config?.routes !== undefined) {
+  const gates = compiled.config === undefined ? [] : probeGates(compiled.config);
+  if (probePaths.length > 0 && gates.length > 0) {
     warnings.push(
-      `with iptables capture, HTTP probes (${probePaths.join(", ")}) pass through the gateway; podgate.io/routes must allow them`,
-    );
-  }
-  const unenforced = zone === undefined ? [] : unenforcedFloor(zone);
-  if (zone !== undefined && unenforced.length > 0) {
-    warnings.push(
-      `zone ${zone.name} requires ${unenforced.join(" and ")}, which this podgate version cannot enforce yet`,
+      `with iptables capture, HTTP probes (${probePaths.join(", ")}) pass through the gateway; ${gates.join("; ")}`,
     );
   }
   return warnings;
-}
-
-/** The floor requirements the sidecar's config schema cannot express yet (TLS, authentication). */
-function unenforcedFloor(zone: ZoneRef): string[] {
-  const tls = { none: [], tls: ["TLS"], mtls: ["mTLS"] }[zone.floor.tls];
-  return zone.floor.authentication === "required" ? [...tls, "client authentication"] : tls;
 }
 
 /** The podgate.io/status value: injector version, capture mode, sidecar kind and the policy hash. */
@@ -178,6 +189,25 @@ export function injectPod(pod: V1Pod, context: InjectContext): InjectResult {
     drainDelayMs: annotations.get(DRAIN_DELAY),
   });
   if (compiled.config === undefined) return result(pod, denyInvalid(compiled.problems), zone);
+  const mutation = applyMutation({ pod, context, annotations, capture, compiled });
+  const warnings = injectionWarnings({ pod, capture, compiled });
+  const decision = decide(
+    "injected",
+    `injected with ${capture.mode} capture on port ${capture.serving.number}`,
+  );
+  return { decision, warnings, patch: mutation.patch, pod: mutation.pod, sidecar: mutation.sidecar };
+}
+
+/** Builds the sidecar, its Secret volumes and the status annotation, and applies them to the pod. */
+function applyMutation(options: {
+  pod: V1Pod;
+  context: InjectContext;
+  annotations: ParsedAnnotations;
+  capture: CapturePlan;
+  compiled: CompiledConfig;
+}): ReturnType<typeof mutatePod> {
+  const { pod, context, annotations, capture, compiled } = options;
+  const { settings } = context;
   const native = context.nativeSidecars;
   const status = statusAnnotation({
     capture,
@@ -185,26 +215,22 @@ export function injectPod(pod: V1Pod, context: InjectContext): InjectResult {
     native,
     version: context.injectorVersion,
   });
-
-  const mutation = mutatePod({
+  const secrets = podSecrets(annotations);
+  return mutatePod({
     pod,
     plan: capture,
+    volumes: secrets.volumes,
     appPort: appPort(capture, settings),
     status,
     sidecar: {
       settings,
       annotations,
       native,
+      mounts: secrets.mounts,
       dataPort: sidecarDataPort(capture, settings),
       configJson: JSON.stringify(compiled.draft),
     },
   });
-  const warnings = injectionWarnings({ pod, capture, compiled, zone });
-  const decision = decide(
-    "injected",
-    `injected with ${capture.mode} capture on port ${capture.serving.number}`,
-  );
-  return { decision, warnings, patch: mutation.patch, pod: mutation.pod, sidecar: mutation.sidecar };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Builds the injected pod and its RFC 6902 patch from a capture plan and a compiled config. */
-import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod } from "@kubernetes/client-node";
+import type { V1Container, V1ContainerPort, V1EnvVar, V1Pod, V1Volume } from "@kubernetes/client-node";
 import { INJECTED_LABEL, STATUS_ANNOTATION } from "./annotations.ts";
 import type { CaptureProblem } from "./capture.ts";
 import { type CapturePlan, iptablesScript } from "./capture.ts";
@@ -76,6 +76,8 @@ export interface MutationOptions {
   plan: CapturePlan;
   appPort: number;
   sidecar: SidecarOptions;
+  /** Secret volumes the sidecar mounts, appended to the pod's volumes. */
+  volumes: V1Volume[];
   status: string;
 }
 
@@ -96,6 +98,7 @@ export function mutatePod(options: MutationOptions): {
   const sidecar = sidecarContainer(options.sidecar);
   const native = options.sidecar.native;
   builder.insert(["spec", native ? "initContainers" : "containers"], 0, sidecar);
+  for (const volume of options.volumes) builder.append(["spec", "volumes"], volume);
   if (plan.mode === "iptables") {
     const script = iptablesScript(plan.serving.number, settings.sidecar.dataPort);
     builder.insert(["spec", "initContainers"], 0, captureContainer(settings, script));

@@ -127,8 +127,10 @@ export function parseCidrList(raw: string): ParseResult<string[]> {
 const METHODS: readonly string[] = ROUTE_METHODS;
 
 /**
- * A route allowlist: entries `<path> [METHOD,...]` separated by `;` or new lines, e.g.
- * `/api/** GET,POST; /healthz GET`. Without methods, a route allows every method.
+ * A route allowlist: entries `<path> [METHOD,...] [scopes=<scope>,...] [identities=<id>,...]`
+ * separated by `;` or new lines, e.g. `/api/** GET,POST; /admin/** GET scopes=admin`. Without
+ * methods, a route allows every method; scopes (all required, from the JWT) and identities (API key
+ * id, JWT sub or certificate SAN) restrict who may use it.
  */
 export function parseRoutes(raw: string): ParseResult<RouteConfig[]> {
   const entries = raw
@@ -145,21 +147,59 @@ export function parseRoutes(raw: string): ParseResult<RouteConfig[]> {
   return routes;
 }
 
-function parseRoute(entry: string): RouteConfig | string {
-  const [path = "", methodList, ...rest] = entry.split(/\s+/);
-  if (rest.length > 0) return `${JSON.stringify(entry)} has more than a path and a method list`;
-  if (!path.startsWith("/")) return `${JSON.stringify(path)} does not start with "/"`;
-  const problem = routePatternProblem(path);
-  if (problem !== undefined) return `${JSON.stringify(path)}: ${problem}`;
-  if (methodList === undefined) return { path, methods: ["*"] };
+function parseMethods(methodList: string): RouteConfig["methods"] | string {
   const methods = methodList.split(",");
   const unknown = methods.find((method) => !METHODS.includes(method));
   if (unknown !== undefined) return `${JSON.stringify(unknown)} is not one of ${METHODS.join(", ")}`;
   if (new Set(methods).size !== methods.length) return `${JSON.stringify(methodList)} repeats a method`;
-  return { path, methods: methods as RouteConfig["methods"] };
+  return methods as RouteConfig["methods"];
+}
+
+function parseNames(option: string, list: string): string[] | string {
+  const names = list.split(",");
+  if (names.includes("")) return `${option}= has an empty item`;
+  if (new Set(names).size !== names.length) return `${option}= repeats an item`;
+  return names;
+}
+
+function routeOption(route: RouteConfig, word: string, first: boolean): string | undefined {
+  const option = /^(scopes|identities)=(.*)$/.exec(word);
+  if (option === null) {
+    if (!first)
+      return `${JSON.stringify(word)} is neither a method list (which comes first) nor scopes= or identities=`;
+    const methods = parseMethods(word);
+    if (typeof methods === "string") return methods;
+    route.methods = methods;
+    return undefined;
+  }
+  const key = option[1] as "scopes" | "identities";
+  if (route[key] !== undefined) return `${key}= is given twice`;
+  const names = parseNames(key, option[2] ?? "");
+  if (typeof names === "string") return names;
+  route[key] = names;
+  return undefined;
+}
+
+function parseRoute(entry: string): RouteConfig | string {
+  const [path = "", ...words] = entry.split(/\s+/);
+  if (!path.startsWith("/")) return `${JSON.stringify(path)} does not start with "/"`;
+  const problem = routePatternProblem(path);
+  if (problem !== undefined) return `${JSON.stringify(path)}: ${problem}`;
+  const route: RouteConfig = { path, methods: ["*"] };
+  for (const [index, word] of words.entries()) {
+    const wrong = routeOption(route, word, index === 0);
+    if (wrong !== undefined) return wrong;
+  }
+  return route;
 }
 
 /** Writes routes back in annotation syntax. */
 export function formatRoutes(routes: readonly RouteConfig[]): string {
-  return routes.map((route) => `${route.path} ${route.methods.join(",")}`).join("; ");
+  return routes
+    .map((route) => {
+      const scopes = route.scopes === undefined ? "" : ` scopes=${route.scopes.join(",")}`;
+      const identities = route.identities === undefined ? "" : ` identities=${route.identities.join(",")}`;
+      return `${route.path} ${route.methods.join(",")}${scopes}${identities}`;
+    })
+    .join("; ");
 }

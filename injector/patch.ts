@@ -75,6 +75,13 @@ export class PatchBuilder<T extends object> {
     array.splice(index, 0, structuredClone(value));
   }
 
+  /** Appends to an array, creating it when absent; the index is explicit, so re-reading the patch needs no `-`. */
+  append(arrayTokens: readonly string[], value: unknown): void {
+    const { parent, key } = this.parentOf(arrayTokens);
+    const array = (parent as Record<string, unknown>)[key];
+    this.insert(arrayTokens, Array.isArray(array) ? array.length : 0, value);
+  }
+
   /** Sets one key of a map, creating the map when it is absent. */
   setEntry(mapTokens: readonly string[], key: string, value: unknown): void {
     const { parent, key: mapKey } = this.parentOf(mapTokens);

@@ -6,8 +6,9 @@
 import { parseConfig, type SidecarConfig } from "../sidecar/config.ts";
 import type { ParsedAnnotations } from "./annotation-values.ts";
 import { ANNOTATIONS, annotationForConfigPath } from "./annotations.ts";
-import { type ConfigDraft, setPath } from "./config-path.ts";
+import { type ConfigDraft, getPath, mergePath, setPath } from "./config-path.ts";
 import { formatDuration } from "./parsers.ts";
+import { configHasCredential } from "./zone-requirements.ts";
 import { applyFloor, type ZoneFloor } from "./zones.ts";
 
 /** The zone whose floor applies, if any. */
@@ -25,11 +26,16 @@ export function policyDraft(
   for (const row of ANNOTATIONS) {
     const value = annotations.get(row);
     if (row.configPath !== undefined && value !== undefined) {
-      setPath(draft, row.configPath, value);
+      mergePath(draft, row.configPath, row.configValue === undefined ? value : row.configValue(value));
     }
   }
+  // A credential means "require it" unless podgate.io/auth-required says "false": a pod that sets
+  // API keys and forgets auth-required must not silently let anonymous requests through.
+  if (configHasCredential(draft) && getPath(draft, "policies.authentication") === undefined) {
+    setPath(draft, "policies.authentication.required", true);
+  }
   if (zone === undefined) return { draft, problems: [] };
-  const { config, problems } = applyFloor(zone.name, zone.floor, draft);
+  const { config, problems } = applyFloor(zone.name, zone.floor, draft, annotations.raw);
   return { draft: config, problems };
 }
 

@@ -30,6 +30,11 @@ export const REASONS = {
     cannot: true,
     summary: "another container already has the sidecar's name",
   },
+  volume_name_taken: {
+    action: "skip",
+    cannot: true,
+    summary: "a volume already has the name of a Secret volume the sidecar needs",
+  },
   port_conflict: {
     action: "skip",
     cannot: true,
@@ -43,7 +48,10 @@ export const REASONS = {
   },
   capture_unavailable: { action: "skip", cannot: true, summary: "no capture mode fits the pod" },
   invalid_annotations: { action: "deny", summary: "podgate annotations are invalid" },
-  zone_floor_violated: { action: "deny", summary: "the pod loosens its zone's floor" },
+  zone_floor_violated: {
+    action: "deny",
+    summary: "the pod loosens its zone's floor, or lacks the TLS or authentication the zone requires",
+  },
   unknown_zone: { action: "deny", summary: "the namespace names a zone the cluster settings do not define" },
 } as const satisfies Record<string, { action: Action; summary: string; cannot?: boolean }>;
 

@@ -3,8 +3,10 @@
  * shipped zone floors and the error codes. `scripts/generate-annotation-reference.ts` writes it
  * between the README's markers, and test/injector/readme.test.ts fails when the README is stale.
  */
+import type { Annotation } from "./annotation-row.ts";
 import {
   ANNOTATIONS,
+  annotationForConfigPath,
   INJECTED_LABEL,
   NAMESPACE_INJECT_LABEL,
   STATUS_ANNOTATION,
@@ -12,7 +14,9 @@ import {
 } from "./annotations.ts";
 import { INJECTOR_ERROR_SPECS } from "./errors.ts";
 import { REASONS } from "./reasons.ts";
+import { SECRET_FILE_MODE } from "./secret-mounts.ts";
 import { DEFAULT_ZONES } from "./settings.ts";
+import { FLOOR_RULES } from "./zones.ts";
 
 /** The README markers the reference sits between. */
 export const README_MARKERS = {
@@ -42,14 +46,88 @@ function annotationRows(): string[][] {
   ]);
 }
 
+const TRANSPORT_TEXT = {
+  none: "plain HTTP allowed",
+  tls: "TLS required (`podgate.io/tls-secret`)",
+  mtls: 'mTLS required (`podgate.io/tls-secret`, `podgate.io/client-ca-secret`, `podgate.io/client-certificates: "required"`)',
+} as const;
+
 function zoneRows(): string[][] {
   return Object.entries(DEFAULT_ZONES).map(([name, floor]) => [
     `\`${name}\``,
     floor.allowOptOut ? "yes" : "no",
     floor.requireRoutes ? "required" : "optional",
     `\`${JSON.stringify(floor.config)}\``,
-    `${floor.tls}, authentication ${floor.authentication} (recorded; enforced once the sidecar has TLS and auth policies)`,
+    `${TRANSPORT_TEXT[floor.tls]}; ${floor.authentication === "required" ? "authentication required (API keys, JWT or client certificates)" : "authentication optional"}`,
   ]);
+}
+
+const RULE_TEXT = {
+  lower: "a lower or equal value",
+  higher: "a higher or equal value",
+  true: "only true",
+  subset: "only entries the floor's list allows",
+  union: "more entries; they add to the floor's",
+  rates:
+    "more limits, which add to the floor's; a limit on the same key (covering the same requests) with the same period only as strict or stricter, in rate and burst",
+  quotas: "more quotas, which add to the floor's; one on the same key and period only as low or lower",
+} as const;
+
+function floorRuleRows(): string[][] {
+  return Object.entries(FLOOR_RULES).map(([path, rule]) => [
+    `\`${path}\``,
+    `\`${annotationForConfigPath(path)?.name ?? ""}\``,
+    RULE_TEXT[rule],
+  ]);
+}
+
+/** The config fields a row sets: its path, or each field of the object it writes there. */
+function configFields(row: Annotation<unknown>): string[] {
+  const value = row.configValue?.({ secretName: "example" });
+  const keys = typeof value === "object" && value !== null ? Object.keys(value) : [""];
+  return keys.map((key) => `\`${row.configPath ?? ""}${key === "" ? "" : `.${key}`}\``);
+}
+
+function secretRows(): string[][] {
+  return ANNOTATIONS.flatMap((row) =>
+    row.secret === undefined
+      ? []
+      : [
+          [
+            `\`${row.name}\``,
+            `\`${row.secret.volume}\``,
+            `\`${row.secret.directory}\``,
+            row.secret.files,
+            configFields(row).join(", "),
+          ],
+        ],
+  );
+}
+
+function secretSection(): string[] {
+  return [
+    "### Secrets mounted into the sidecar",
+    "",
+    `Annotations that name a Secret (in the pod's namespace) add a volume (\`secret\`, \`defaultMode: 0${SECRET_FILE_MODE.toString(8)}\` since the non-root sidecar must read root-owned files, \`optional: false\`) and a read-only mount to the sidecar only, and point the config at the files. Volume names are fixed, so re-invocation adds nothing twice; a pod that already has a volume of that name is not injected (\`volume_name_taken\`).`,
+    "",
+    ...table(["Annotation", "Volume", "Mount path", "Files read", "Config"], secretRows()),
+    "",
+  ];
+}
+
+function zoneSection(): string[] {
+  return [
+    "### Zone floors shipped by default",
+    "",
+    "A pod may tighten a floor (lower limits, fewer routes, more rate limits) but never loosen it; fields it leaves unset take the floor's value. The transport and authentication a zone requires are enforced: a pod without them is denied by mutate and validate, naming the floor.",
+    "",
+    ...table(["Zone", "Opt-out", "Routes", "Floor config", "Transport and auth"], zoneRows()),
+    "",
+    "A floor (in the cluster settings' `zones`) may set these fields; a pod may set each to:",
+    "",
+    ...table(["Field", "Annotation", "A pod may set"], floorRuleRows()),
+    "",
+  ];
 }
 
 /** Renders the reference (Markdown, without the markers). */
@@ -66,12 +144,8 @@ export function renderReference(
     "",
     ...table(["Annotation", "Type", "Default", "Example", "Description"], annotationRows()),
     "",
-    "### Zone floors shipped by default",
-    "",
-    "A pod may tighten a floor (lower limits, fewer routes, fewer trusted proxies) but never loosen it; fields it leaves unset take the floor's value.",
-    "",
-    ...table(["Zone", "Opt-out", "Routes", "Floor config", "Transport and auth"], zoneRows()),
-    "",
+    ...secretSection(),
+    ...zoneSection(),
     "### Injection reason codes",
     "",
     ...table(

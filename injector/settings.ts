@@ -42,7 +42,12 @@ export interface ClusterSettings {
 
 const IMAGE = "ghcr.io/podgate/podgate:0.1.0";
 
-/** The floors shipped for the `pci` and `hipaa` zones. */
+/**
+ * The floors shipped for the `pci` and `hipaa` zones. pci: mTLS, authentication, and a lockout of at
+ * most 10 failures and at least 30 minutes (PCI DSS 4.0 requirement 8.3.4). hipaa: TLS and
+ * authentication (45 CFR 164.312(d) and (e)); HIPAA names no lockout numbers, so its floor takes the
+ * same failure count with a 15-minute lock.
+ */
 export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
   pci: {
     allowOptOut: false,
@@ -59,6 +64,7 @@ export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
       },
       upstream: { responseTimeoutMs: 15_000 },
       log: { accessLog: true },
+      policies: { lockout: { maxFailures: 10, windowSeconds: 900, lockSeconds: 1800 } },
     },
   },
   hipaa: {
@@ -75,6 +81,7 @@ export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
         requestTimeoutMs: 60_000,
       },
       log: { accessLog: true },
+      policies: { lockout: { maxFailures: 10, windowSeconds: 900, lockSeconds: 900 } },
     },
   },
 };

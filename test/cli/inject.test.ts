@@ -38,6 +38,12 @@ const configMap = {
   data: { a: "b" },
 };
 
+const MTLS = {
+  "podgate.io/tls-secret": "pay-tls",
+  "podgate.io/client-ca-secret": "mesh-ca",
+  "podgate.io/client-certificates": "required",
+};
+
 function yamlDocs(...objects: object[]): string {
   return objects.map((object) => stringify(object)).join("---\n");
 }
@@ -102,16 +108,20 @@ describe("podgate inject", () => {
     );
   });
 
-  it("applies a zone's floor with --zone: fills in its limits and rejects a pod without routes", async () => {
-    const ok = memoryIo(yamlDocs(pod("pay", { "podgate.io/routes": "/pay POST" })));
+  it("applies a zone's floor with --zone: fills in its limits and rejects a pod without routes or mTLS", async () => {
+    const ok = memoryIo(yamlDocs(pod("pay", { "podgate.io/routes": "/pay POST", ...MTLS })));
     expect(await inject(["--zone", "pci"], ok)).toBe(0);
-    const sidecar = outputObjects(ok.out)[0]?.spec.initContainers?.[0];
+    const out = outputObjects(ok.out)[0];
+    const sidecar = out?.spec.initContainers?.[0];
     const config = JSON.parse(sidecar?.env?.find((e) => e.name === "PODGATE_CONFIG")?.value ?? "{}");
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
     expect(config.log.accessLog).toBe(true);
+    expect(config.policies.lockout).toEqual({ maxFailures: 10, windowSeconds: 900, lockSeconds: 1800 });
+    expect(out?.spec.volumes?.map((volume) => volume.name)).toEqual(["podgate-tls", "podgate-client-ca"]);
     const denied = memoryIo(yamlDocs(pod("pay")));
     expect(await inject(["--zone", "pci"], denied)).toBe(1);
     expect(denied.err).toContain("podgate.io/routes: zone pci requires a route allowlist");
+    expect(denied.err).toContain("zone pci requires mTLS: set podgate.io/tls-secret");
   });
 
   it("uses the cluster settings from --settings", async () => {
@@ -161,10 +171,17 @@ describe("podgate lint", () => {
   });
 
   it("checks zone floors with --zone", async () => {
+    const hipaa = { "podgate.io/tls-secret": "a-tls", "podgate.io/api-keys": "a-keys" };
     const io = memoryIo(
-      yamlDocs(pod("a", { "podgate.io/routes": "/** *", "podgate.io/max-body-size": "2Mi" })),
+      yamlDocs(pod("a", { "podgate.io/routes": "/** *", "podgate.io/max-body-size": "2Mi", ...hipaa })),
     );
     expect(await lint(["--zone", "hipaa"], io)).toBe(0);
+    const plain = memoryIo(yamlDocs(pod("a", { "podgate.io/routes": "/** *" })));
+    expect(await lint(["--zone", "hipaa"], plain)).toBe(1);
+    expect(plain.out.trim().split("\n")).toEqual([
+      "<stdin>: Pod shop/a: zone hipaa requires TLS: set podgate.io/tls-secret",
+      "<stdin>: Pod shop/a: zone hipaa requires authentication: set podgate.io/api-keys, a JWT issuer (podgate.io/jwt-issuer) or client certificates (podgate.io/client-certificates)",
+    ]);
     const strict = memoryIo(
       yamlDocs(pod("a", { "podgate.io/routes": "/** *", "podgate.io/max-body-size": "2Mi" })),
     );

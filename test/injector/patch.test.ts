@@ -79,4 +79,18 @@ describe("PatchBuilder", () => {
     expect(builder.document).toEqual({ x: { a: 1 } });
     expect(builder.operations[0]).toEqual({ op: "add", path: "/x", value: { a: 1 } });
   });
+
+  it("appends to an absent array by creating it, then at the next index", () => {
+    const document = { spec: { containers: [] } as Record<string, unknown> };
+    const builder = new PatchBuilder(document);
+    builder.append(["spec", "volumes"], { name: "a" });
+    builder.append(["spec", "volumes"], { name: "b" });
+    expect(builder.operations.map((op) => `${op.op} ${op.path}`)).toEqual([
+      "add /spec/volumes",
+      "add /spec/volumes/1",
+    ]);
+    expect(applyWithReference(document, builder)).toEqual({
+      spec: { containers: [], volumes: [{ name: "a" }, { name: "b" }] },
+    });
+  });
 });
