@@ -43,7 +43,16 @@ export async function main(argv: string[]): Promise<number> {
   const log = pino({ level: config.log.level, base: { component: "sidecar" } }, destination);
   // Listen for signals before anything listens, so a SIGTERM right after startup still drains.
   const firstSignal = signals(log);
-  const sidecar = await startSidecar(config, { log });
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
+  try {
+    sidecar = await startSidecar(config, { log });
+  } catch (error) {
+    // Key folders, JWKS files and TLS files are read while the policies compile, before listening.
+    if (!(error instanceof PodgateError)) throw error;
+    process.stderr.write(`podgate sidecar: cannot start (${error.code}): ${error.message}\n`);
+    destination.flushSync();
+    return 2;
+  }
   const signal = await firstSignal;
   log.info({ signal }, "signal received: draining");
   try {

@@ -13,6 +13,7 @@ import { createDataPlane, type GatewayState } from "./data-plane.ts";
 import { createForwarder, type Forwarder } from "./forward.ts";
 import { bodyLimit } from "./policies/body-limit.ts";
 import { edgePolicies } from "./policies/edge.ts";
+import { identityPolicies } from "./policies/identity.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
 import { trafficPolicies } from "./policies/traffic.ts";
 import type { CounterStore } from "./store/counter-store.ts";
@@ -39,21 +40,26 @@ export interface StartOptions {
   tlsPollMs?: number;
 }
 
-/** What compiled policies share: the counter store. */
+/** What compiled policies share: the counter store, the logger, and a signal that stops file watchers. */
 export interface PolicyDependencies {
   store: CounterStore;
+  log: Logger;
+  signal?: AbortSignal;
 }
 
 /**
  * Compiles the policy chain from config, in its fixed order (the README lists it): header rules,
- * IP rules, CORS (edge.ts), the route allowlist, the body limit, then rate limits, quotas and the
- * concurrency limit (traffic.ts), which comes last so a slot is taken only by a request that
- * passed everything else.
+ * IP rules, CORS (edge.ts); the route allowlist; the body limit; lockout, authentication and route
+ * authorization (identity.ts, after the allowlist whose matched route they read); then rate limits,
+ * quotas and the concurrency limit (traffic.ts, after identity, which identity-keyed limits need),
+ * the concurrency limit last so a slot is taken only by a request that passed everything else.
+ * Unreadable key files throw here, before anything listens.
  */
 export function compilePolicies(config: SidecarConfig, deps: PolicyDependencies): Policy[] {
   const policies: Policy[] = [...edgePolicies(config)];
   if (config.routes !== undefined) policies.push(routeAllowlist(config.routes));
   policies.push(bodyLimit(config.limits.maxBodyBytes));
+  policies.push(...identityPolicies(config, { log: deps.log, signal: deps.signal }));
   policies.push(...trafficPolicies(config, { store: deps.store }));
   return policies;
 }
@@ -68,7 +74,8 @@ export async function startSidecar(
   const forwarder = createForwarder(config.upstream);
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
   const store = new MemoryCounterStore();
-  const chain = composeChain(compilePolicies(config, { store }));
+  const watchers = new AbortController();
+  const chain = composeChain(compilePolicies(config, { store, log, signal: watchers.signal }));
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
   const server = createDataPlane({ config, chain, forwarder, upgrades, clientAddress, state, log });
   const admin = createAdminPlane(config, state);
@@ -87,7 +94,17 @@ export async function startSidecar(
     config.listener.tls === undefined
       ? () => undefined
       : watchTlsFiles(server as https.Server, config.listener.tls, log, options.tlsPollMs ?? 2000);
-  const parts = { server, admin, forwarder, upgrades, stopWatching, store };
+  const parts = {
+    server,
+    admin,
+    forwarder,
+    upgrades,
+    store,
+    stopWatching: () => {
+      stopWatching();
+      watchers.abort();
+    },
+  };
   let closing: Promise<void> | undefined;
   const closeOnce = () => {
     closing ??= closeAll(parts);
