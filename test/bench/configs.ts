@@ -21,12 +21,17 @@ export interface ProxyConfigOptions {
  * @example
  * writeFileSync(file, sidecarConfig({ listenPort: 0, upstreamPort: 3000, workDir }, false));
  */
-export function sidecarConfig(options: ProxyConfigOptions, accessLog: boolean): string {
+export function sidecarConfig(
+  options: ProxyConfigOptions,
+  accessLog: boolean,
+  extra: Record<string, unknown> = {},
+): string {
   const config = {
     listener: { host: "127.0.0.1", port: options.listenPort },
     admin: { host: "127.0.0.1", port: 0 },
     upstream: { url: `http://127.0.0.1:${options.upstreamPort}` },
     log: { level: "info", accessLog },
+    ...extra,
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }

@@ -33,6 +33,8 @@ export interface FixedRateOptions {
    * millisecond granularity adds up to ~1 ms to each latency. Default `spin`.
    */
   wait?: "spin" | "timer";
+  /** One request header to send, as `name: value` (an API key for the policy target). */
+  header?: string;
 }
 
 /** Latencies in milliseconds over the measured window. */
@@ -67,6 +69,7 @@ function percentileMs(sorted: Float64Array, p: number): number {
 interface Run {
   pool: Pool;
   path: string;
+  headers: string[] | undefined;
   /** Requests sent before measuring starts. */
   warmup: number;
   intervalNs: number;
@@ -106,7 +109,7 @@ function send(run: Run, index: number): void {
   const slot = index - run.warmup;
   if (slot >= 0) run.lags[slot] = elapsedNs(run) - due;
   run.inFlight++;
-  run.pool.dispatch({ method: "GET", path: run.path }, responseHandler(run, slot, due));
+  run.pool.dispatch({ method: "GET", path: run.path, headers: run.headers }, responseHandler(run, slot, due));
 }
 
 /** Sends requests 0 to `total - 1`, each at its due time, and resolves after the last is sent. */
@@ -157,6 +160,7 @@ export async function runFixedRate(options: FixedRateOptions): Promise<FixedRate
       bodyTimeout: 5000,
     }),
     path: `${target.pathname}${target.search}`,
+    headers: headerPair(options.header),
     warmup: Math.round(rate * (options.warmupS ?? 1)),
     intervalNs: 1e9 / rate,
     t0: process.hrtime.bigint(),
@@ -200,6 +204,7 @@ export async function spawnFixedRate(options: FixedRateOptions, core: number): P
     ["--warmup", options.warmupS],
     ["--connections", options.connections],
     ["--wait", options.wait],
+    ["--header", options.header],
   ] as const) {
     if (value !== undefined) args.push(flag, String(value));
   }
@@ -214,6 +219,13 @@ export async function spawnFixedRate(options: FixedRateOptions, core: number): P
   return result as unknown as FixedRateResult;
 }
 
+/** `name: value` as undici's flat header list. */
+function headerPair(header: string | undefined): string[] | undefined {
+  if (header === undefined) return undefined;
+  const colon = header.indexOf(":");
+  return [header.slice(0, colon).trim(), header.slice(colon + 1).trim()];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -223,6 +235,7 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "1" },
       connections: { type: "string", default: "32" },
       wait: { type: "string", default: "spin" },
+      header: { type: "string" },
     },
   });
   if (!values.url) throw new Error("fixed-rate: --url is required");
@@ -233,6 +246,7 @@ async function main(): Promise<void> {
     warmupS: Number(values.warmup),
     connections: Number(values.connections),
     wait: values.wait === "timer" ? "timer" : "spin",
+    header: values.header,
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

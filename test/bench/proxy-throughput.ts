@@ -90,15 +90,18 @@ async function measure(name: TargetName, context: TargetContext, durationS: numb
   }
   try {
     log(`${name}: wrk warm-up ${WARMUP_S} s, then ${durationS} s`);
-    await runWrk(target.url, { durationS: WARMUP_S, core: LOAD_CORE });
+    await runWrk(target.url, { durationS: WARMUP_S, core: LOAD_CORE, header: target.header });
     const cpuBefore = readCpuSeconds(target.memoryPids());
     const started = performance.now();
-    const wrk = await runWrk(target.url, { durationS, core: LOAD_CORE });
+    const wrk = await runWrk(target.url, { durationS, core: LOAD_CORE, header: target.header });
     const cpuPercent = target.memoryPids().length
       ? ((readCpuSeconds(target.memoryPids()) - cpuBefore) * 100_000) / (performance.now() - started)
       : undefined;
     log(`${name}: ${wrk.requestsPerSec.toFixed(0)} req/s; fixed rate ${RATE} req/s for ${durationS} s`);
-    const fixedRate = await spawnFixedRate({ url: target.url, rate: RATE, durationS, warmupS: 1 }, LOAD_CORE);
+    const fixedRate = await spawnFixedRate(
+      { url: target.url, rate: RATE, durationS, warmupS: 1, header: target.header },
+      LOAD_CORE,
+    );
     const memory = readMemory(target.memoryPids());
     log(`${name}: p50 ${fixedRate.p50Ms?.toFixed(3)} ms, p99 ${fixedRate.p99Ms?.toFixed(3)} ms`);
     return { name, wrk, cpuPercent, fixedRate, memory, memoryNote: target.memoryNote };

@@ -23,7 +23,7 @@ export interface TargetResult {
 }
 
 /** The podgate targets from the brief. */
-export const GOALS = { nginxRatio: 0.6, addedP99Ms: 1, rssMiB: 64 } as const;
+export const GOALS = { nginxRatio: 0.6, addedP99Ms: 1, rssMiB: 64, policyRatio: 0.85 } as const;
 
 const DASH = "—";
 /** CPU use by others at start (per cent of all cores) above which results are flagged as skewed. */
@@ -173,13 +173,26 @@ function memoryCheck(result: TargetResult): Check {
 export function checkGoals(results: readonly TargetResult[]): Check[] {
   const nginxRps = find(results, "nginx")?.wrk?.requestsPerSec;
   const directP99 = find(results, "direct")?.fixedRate?.p99Ms;
-  return results
+  const checks = results
     .filter((result) => result.name.startsWith("podgate") && !result.error)
     .flatMap((result) => [
       throughputCheck(result, nginxRps),
       latencyCheck(result, directP99),
       memoryCheck(result),
     ]);
+  return [...checks, policyCheck(results)];
+}
+
+/** Issue 4: the chain with API keys, a rate limit and a route allowlist keeps ≥ 0.85× the bare sidecar. */
+function policyCheck(results: readonly TargetResult[]): Check {
+  const bare = find(results, "podgate")?.wrk?.requestsPerSec;
+  const withPolicies = find(results, "podgate+policies")?.wrk?.requestsPerSec;
+  if (bare === undefined || withPolicies === undefined) {
+    return judge("podgate+policies", "policy cost", undefined, "needs podgate and podgate+policies");
+  }
+  const ratio = withPolicies / bare;
+  const detail = `${withPolicies.toFixed(0)} req/s = ${ratio.toFixed(2)}× podgate without policies (goal ≥ ${GOALS.policyRatio}×)`;
+  return judge("podgate+policies", "policy cost", ratio >= GOALS.policyRatio, detail);
 }
 
 /** One line per check: `PASS podgate throughput: ...`. */

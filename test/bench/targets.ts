@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
  * `undici-min` (a bare undici proxy, only when asked for). Every proxy is pinned to one core and
  * is ready (answers 200 through itself, or /readyz for podgate) when `startTarget` resolves.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { haproxyConfig, nginxConfig, type ProxyConfigOptions, sidecarConfig } from "./configs.ts";
 import {
@@ -24,6 +24,7 @@ export const TARGET_NAMES = [
   "direct",
   "podgate",
   "podgate+accesslog",
+  "podgate+policies",
   "nginx",
   "haproxy",
   "undici-min",
@@ -37,6 +38,7 @@ export const DEFAULT_TARGETS: readonly TargetName[] = [
   "direct",
   "podgate",
   "podgate+accesslog",
+  "podgate+policies",
   "nginx",
   "haproxy",
 ];
@@ -64,6 +66,8 @@ export interface RunningTarget {
   memoryPids: () => number[];
   /** Which processes `memoryPids` covers, for the report. */
   memoryNote: string;
+  /** A header every request must carry (`name: value`), e.g. the API key for podgate+policies. */
+  header?: string;
   stop: () => Promise<void>;
 }
 
@@ -124,6 +128,28 @@ function sidecarBundle(repoRoot: string): string {
 }
 let bundleBuilt = false;
 
+const BENCH_KEY = "bench-key-0123456789abcdef";
+
+/**
+ * The issue's policy benchmark: API-key authentication (one key file), a rate limit keyed by
+ * identity that never trips, and a route allowlist. Requests carry the key.
+ */
+function benchPolicies(workDir: string): { config: Record<string, unknown>; header: string } {
+  const keys = path.join(workDir, "api-keys");
+  mkdirSync(keys, { recursive: true });
+  writeFileSync(path.join(keys, "bench"), BENCH_KEY);
+  return {
+    header: `x-api-key: ${BENCH_KEY}`,
+    config: {
+      routes: [{ path: "/", methods: ["GET"] }],
+      policies: {
+        apiKeys: { directory: keys },
+        rateLimits: [{ name: "bench", key: "identity", limits: [{ requests: 1_000_000, per: "second" }] }],
+      },
+    },
+  };
+}
+
 async function startPodgate(name: TargetName, context: TargetContext): Promise<RunningTarget> {
   const accessLog = name === "podgate+accesslog";
   const configFile = path.join(context.workDir, `${name.replace("+", "-")}.json`);
@@ -132,7 +158,8 @@ async function startPodgate(name: TargetName, context: TargetContext): Promise<R
     upstreamPort: context.upstreamPort,
     workDir: context.workDir,
   };
-  writeFileSync(configFile, sidecarConfig(options, accessLog));
+  const policies = name === "podgate+policies" ? benchPolicies(context.workDir) : undefined;
+  writeFileSync(configFile, sidecarConfig(options, accessLog, policies?.config));
   const args = [...NODE_PROXY_FLAGS, sidecarBundle(context.repoRoot), "sidecar", "--config", configFile];
   const launched = launch(name, process.execPath, args, {
     core: context.core,
@@ -145,7 +172,8 @@ async function startPodgate(name: TargetName, context: TargetContext): Promise<R
     if (!stdout) throw new Error("no stdout pipe");
     const ports = await waitForLine(stdout, podgateListening, START_TIMEOUT_MS);
     await waitForHttp(`http://127.0.0.1:${ports.adminPort}/readyz`, launched, START_TIMEOUT_MS);
-    return proxyTarget(name, launched, ports.port);
+    const target = proxyTarget(name, launched, ports.port);
+    return policies === undefined ? target : { ...target, header: policies.header };
   } catch (error) {
     return failed(launched, error);
   }
@@ -210,6 +238,7 @@ export function startTarget(name: TargetName, context: TargetContext): Promise<R
       });
     case "podgate":
     case "podgate+accesslog":
+    case "podgate+policies":
       return startPodgate(name, context);
     case "nginx":
     case "haproxy":

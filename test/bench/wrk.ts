@@ -13,6 +13,8 @@ export interface WrkOptions {
   durationS?: number;
   /** CPU core to pin wrk to; default 1. */
   core?: number;
+  /** One request header, `name: value`. */
+  header?: string | undefined;
 }
 
 /** The parts of wrk's summary the benchmark uses. */
@@ -55,7 +57,9 @@ export function parseWrk(text: string): WrkResult {
  */
 export async function runWrk(url: string, options: WrkOptions = {}): Promise<WrkResult> {
   const durationS = options.durationS ?? 10;
-  const args = ["-t1", `-c${options.connections ?? 50}`, `-d${durationS}s`, url];
+  const args = ["-t1", `-c${options.connections ?? 50}`, `-d${durationS}s`];
+  if (options.header !== undefined) args.push("-H", options.header);
+  args.push(url);
   const wrk = launch("wrk", "wrk", args, { core: options.core ?? 1, stdout: "pipe" });
   return parseWrk(await runToEnd(wrk, (durationS + 15) * 1000));
 }
