@@ -78,6 +78,8 @@ Try:
   curl -i --path-as-is '${gateway}/users/%2e%2e/admin'   # 400: a dot-segment trick
   head -c 2000000 /dev/zero | curl -i ${gateway}/echo --data-binary @-   # 413: over the 1 MiB body limit
   curl -N ${gateway}/events                    # server-sent events stream through
+  curl -si ${gateway}/users/7 | grep -i ratelimit   # RateLimit-Policy and RateLimit fields
+  for i in $(seq 15); do curl -s -o /dev/null -w "%{http_code} " ${gateway}/users/7; done; echo   # 429 after the burst
   curl -s ${admin}/readyz; curl -s ${admin}/config
 
 Ctrl-C drains and exits. Access log lines follow.
