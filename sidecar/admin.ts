@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import net from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { SidecarConfig } from "./config.ts";
@@ -7,9 +8,13 @@ import type { GatewayState } from "./data-plane.ts";
 /**
  * The admin plane, on its own port: `GET /healthz` (the process is alive), `GET /readyz` (the config
  * is loaded, the app accepts connections, and we are not draining), `GET /config` (the effective
- * config, secrets redacted).
+ * config, secrets redacted), and `GET /metrics` (Prometheus text) when metrics are on.
  */
-export function createAdminPlane(config: SidecarConfig, state: GatewayState): FastifyInstance {
+export function createAdminPlane(
+  config: SidecarConfig,
+  state: GatewayState,
+  scrape?: (request: IncomingMessage, response: ServerResponse) => void,
+): FastifyInstance {
   const admin = Fastify({ logger: false, return503OnClosing: false });
   const upstream = new URL(config.upstream.url);
   const appPort = Number(upstream.port || 80);
@@ -29,6 +34,13 @@ export function createAdminPlane(config: SidecarConfig, state: GatewayState): Fa
   });
   const effective = redactConfig(config);
   admin.get("/config", async () => effective);
+  // Issue 7: the Prometheus exporter writes the response itself.
+  if (scrape !== undefined) {
+    admin.get("/metrics", (request, reply) => {
+      reply.hijack();
+      scrape(request.raw, reply.raw);
+    });
+  }
   return admin;
 }
 

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import ipaddr from "ipaddr.js";
 import { ConfigInvalidError } from "./errors.ts";
 import { PoliciesSchema, policyProblems, TlsSchema } from "./policy-config.ts";
+import { patternProblem } from "./redact.ts";
 
 /**
  * The sidecar's configuration: one JSON Schema (built with TypeBox) with defaults and
@@ -174,6 +175,53 @@ export const SidecarConfigSchema = Type.Object(
       },
       "Logging.",
     ),
+    // --- issue 7: observability (telemetry, audit, redaction) ---
+    telemetry: section(
+      {
+        metrics: Type.Boolean({
+          default: true,
+          description:
+            "Metrics: Prometheus text at GET /metrics on the admin port, and OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+        }),
+        tracing: Type.Boolean({
+          default: true,
+          description:
+            "Traces over OTLP/HTTP, only when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set; sampler from OTEL_TRACES_SAMPLER, default parentbased_traceidratio at 0.01.",
+        }),
+      },
+      "OpenTelemetry, configured by the standard OTEL_* environment variables; loaded only when something is on.",
+    ),
+    audit: section(
+      {
+        enabled: Type.Boolean({ default: false, description: "One hash-chained JSON record per request." }),
+        file: Type.String({
+          default: "/var/log/podgate/audit.jsonl",
+          minLength: 1,
+          description:
+            "Where audit records are appended; `stderr` writes them to fd 2, apart from the access log on stdout.",
+        }),
+      },
+      "The audit log: who did what, which policy decided, chained so edits and deletions are detectable.",
+    ),
+    redact: section(
+      {
+        patterns: Type.Array(
+          Type.Object(
+            {
+              name: Type.String({ pattern: "^[a-z0-9-]+$", description: "Shown as `[redacted:<name>]`." }),
+              pattern: Type.String({ minLength: 1, description: "A JavaScript regular expression." }),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            default: [],
+            description:
+              "Extra patterns replaced in every log stream (card numbers and credentials always are), e.g. a US SSN `\\b\\d{3}-\\d{2}-\\d{4}\\b`.",
+          },
+        ),
+      },
+      "Redaction of logged paths and header values.",
+    ),
   },
   { additionalProperties: false },
 );
@@ -244,6 +292,10 @@ function semanticProblems(config: SidecarConfig): string[] {
     );
   }
   problems.push(...policyProblems(config.policies, config.listener?.tls, isCidr));
+  list(config.redact?.patterns).forEach((entry, i) => {
+    const problem = typeof entry?.pattern === "string" ? patternProblem(entry.pattern) : undefined;
+    if (problem) problems.push(`redact.patterns[${i}].pattern: expected a regular expression, ${problem}`);
+  });
   const url = config.upstream?.url;
   if (typeof url === "string" && (!URL.canParse(url) || new URL(url).pathname !== "/")) {
     problems.push(

@@ -18,6 +18,7 @@ import {
 import type { Forwarder } from "./forward.ts";
 import { normalizePath } from "./path.ts";
 import { editHeaderObject, sendProblem, whenClosed, writeProblemToSocket } from "./problem.ts";
+import { maskCardNumbers, type Redactor } from "./redact.ts";
 import {
   appendForwardingHeaders,
   applyEdits,
@@ -25,6 +26,7 @@ import {
   scanRequestHeaders,
   validRequestId,
 } from "./request-headers.ts";
+import type { ExchangeObserver, ObservedExchange } from "./telemetry/observer.ts";
 import { tlsServerOptions } from "./tls.ts";
 import { isWebSocketUpgrade, type UpgradeForwarder } from "./upgrade.ts";
 
@@ -43,17 +45,18 @@ export interface DataPlaneOptions {
   clientAddress: ClientAddressResolver;
   state: GatewayState;
   log: Logger;
+  /** Issue 7: metrics, traces and the audit log; called where the access log is written. */
+  observer?: ExchangeObserver | undefined;
+  /** Issue 7: applied to the logged path; default: card numbers masked. */
+  redact?: Redactor | undefined;
 }
 
 /** One request as it passes the data plane: the policy context plus what the access log needs. */
-interface Exchange extends RequestContext {
-  readonly res: ServerResponse;
+interface Exchange extends ObservedExchange {
   readonly head: RequestHead;
   readonly forwardPath: string;
   readonly body: "none" | "declared" | "chunked";
   readonly expectContinue: boolean;
-  readonly started: number;
-  decision: string;
 }
 
 /**
@@ -159,7 +162,10 @@ function admit(
     expectContinue,
     started,
     decision: "forward",
+    upstreamHeaders: head.upstream,
+    trace: undefined,
   };
+  options.observer?.onRequestStart?.(exchange);
   if (rejection === undefined) return exchange;
   respondWithProblem(exchange, rejection, `reject:${rejection.code}`, options);
   return undefined;
@@ -214,6 +220,7 @@ function proceed(exchange: Exchange, verdict: ChainVerdict, options: DataPlaneOp
     requestId: exchange.requestId,
   });
   if (exchange.expectContinue) res.writeContinue();
+  options.observer?.onForward?.(exchange);
   options.forwarder.forward({
     req,
     res,
@@ -274,11 +281,12 @@ function respondForPolicy(
 function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): void {
   options.state.inFlight--;
   if (exchange.onDone !== undefined) for (const done of exchange.onDone) done(exchange.res.statusCode);
+  options.observer?.onRequestEnd(exchange, exchange.res.statusCode, bytes);
   if (!options.config.log.accessLog) return;
   options.log.info({
     msg: "access",
     method: exchange.method,
-    path: exchange.path,
+    path: (options.redact ?? maskCardNumbers)(exchange.path),
     status: exchange.res.statusCode,
     durationMs: Math.round((performance.now() - exchange.started) * 1000) / 1000,
     bytes,

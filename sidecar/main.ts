@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { createAdminPlane } from "./admin.ts";
+import { auditLog } from "./audit.ts";
 import { composeChain, type Policy } from "./chain.ts";
 import { clientAddressResolver } from "./client-address.ts";
 import type { SidecarConfig } from "./config.ts";
@@ -16,8 +17,11 @@ import { edgePolicies } from "./policies/edge.ts";
 import { identityPolicies } from "./policies/identity.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
 import { trafficPolicies } from "./policies/traffic.ts";
+import { compileRedactor, PINO_REDACT_PATHS } from "./redact.ts";
 import type { CounterStore } from "./store/counter-store.ts";
 import { MemoryCounterStore } from "./store/memory-store.ts";
+import { combineObservers } from "./telemetry/observer.ts";
+import type { Telemetry, TelemetryOptions } from "./telemetry/setup.ts";
 import { watchTlsFiles } from "./tls.ts";
 import { createUpgradeForwarder, type UpgradeForwarder } from "./upgrade.ts";
 
@@ -38,6 +42,10 @@ export interface StartOptions {
   log?: Logger;
   /** How often TLS files are checked for changes, in ms; default 2000. */
   tlsPollMs?: number;
+  /** Issue 7, test seams: span exporter, metric readers, environment and sampling coin. */
+  telemetry?: Omit<TelemetryOptions, "config" | "redact">;
+  /** Issue 7, test seam: where audit records go instead of `config.audit.file`. */
+  auditStream?: NodeJS.WritableStream;
 }
 
 /** What compiled policies share: the counter store, the logger, and a signal that stops file watchers. */
@@ -69,7 +77,13 @@ export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
 ): Promise<RunningSidecar> {
-  const log = options.log ?? pino({ level: config.log.level, base: { component: "sidecar" } });
+  const log =
+    options.log ??
+    pino({
+      level: config.log.level,
+      base: { component: "sidecar" },
+      redact: { paths: PINO_REDACT_PATHS, censor: "[redacted]" },
+    });
   const state: GatewayState = { draining: false, inFlight: 0 };
   const forwarder = createForwarder(config.upstream);
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
@@ -77,8 +91,14 @@ export async function startSidecar(
   const watchers = new AbortController();
   const chain = composeChain(compilePolicies(config, { store, log, signal: watchers.signal }));
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
-  const server = createDataPlane({ config, chain, forwarder, upgrades, clientAddress, state, log });
-  const admin = createAdminPlane(config, state);
+  // --- issue 7: redaction, telemetry (loaded only when on) and the audit log ---
+  const redact = compileRedactor(config.redact.patterns);
+  const telemetry = await startTelemetryIfWanted(config, { redact, ...options.telemetry });
+  const audit = config.audit.enabled ? auditLog({ config, redact, stream: options.auditStream }) : undefined;
+  const observer = combineObservers([telemetry?.observer, audit?.observer]);
+  const dataPlane = { config, chain, forwarder, upgrades, clientAddress, state, log, observer, redact };
+  const server = createDataPlane(dataPlane);
+  const admin = createAdminPlane(config, state, telemetry?.scrape);
 
   server.listen({ host: config.listener.host, port: config.listener.port });
   await once(server, "listening");
@@ -100,6 +120,7 @@ export async function startSidecar(
     forwarder,
     upgrades,
     store,
+    observers: [() => telemetry?.shutdown(), () => audit?.close()],
     stopWatching: () => {
       stopWatching();
       watchers.abort();
@@ -132,6 +153,7 @@ interface Parts {
   admin: FastifyInstance;
   forwarder: Forwarder;
   upgrades: UpgradeForwarder;
+  observers: Array<() => Promise<void> | undefined>;
 }
 
 interface DrainOptions {
@@ -176,4 +198,23 @@ async function closeAll(parts: Parts): Promise<void> {
   parts.server.closeAllConnections();
   parts.upgrades.destroyAll();
   await Promise.all([parts.admin.close(), parts.forwarder.close(), parts.store.close()]);
+  await Promise.all(parts.observers.map((close) => close()));
+}
+
+/**
+ * Metrics are on by default; traces only when an OTLP endpoint (or a test exporter) is configured.
+ * The OpenTelemetry modules are imported only then, so a sidecar with telemetry off loads none.
+ */
+async function startTelemetryIfWanted(
+  config: SidecarConfig,
+  options: Omit<TelemetryOptions, "config">,
+): Promise<Telemetry | undefined> {
+  const env = options.env ?? process.env;
+  const tracing =
+    config.telemetry.tracing &&
+    (options.spanExporter !== undefined ||
+      Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT));
+  if (!config.telemetry.metrics && !tracing) return undefined;
+  const { startTelemetry } = await import("./telemetry/setup.ts");
+  return startTelemetry({ config, ...options });
 }

@@ -6,11 +6,13 @@
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import type { Server } from "node:https";
 import { createSecureContext } from "node:tls";
+import type { MeterProvider } from "@opentelemetry/api";
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
 import { parseReview } from "./admission.ts";
 import type { AdmissionDeps, Outcome } from "./context.ts";
 import { ReviewMalformedError, TlsUnreadableError, WebhookError } from "./errors.ts";
+import { type WebhookMetrics, webhookMetrics } from "./metrics.ts";
 import { mutate } from "./mutate.ts";
 import { validate } from "./validate.ts";
 
@@ -32,6 +34,8 @@ export interface WebhookServerOptions extends AdmissionDeps {
   logger?: Logger;
   /** How often certificate files are checked for changes; default 2000 ms. */
   certPollMs?: number;
+  /** Issue 7: where review metrics go; default the global OpenTelemetry meter provider. */
+  meterProvider?: MeterProvider;
 }
 
 /** A running (or ready to run) webhook server. */
@@ -81,10 +85,14 @@ function route(
   path: string,
   handler: typeof mutate,
   options: WebhookServerOptions,
+  recorder: WebhookMetrics,
 ): void {
   app.post(path, async (request, reply) => {
+    const started = performance.now();
     const review = parseReview(request.body);
     const outcome: Outcome = await handler(review, options);
+    // Issue 7: review metrics.
+    recorder.record(outcome.log, (performance.now() - started) / 1000);
     const { log } = outcome;
     const level = log.decision === "denied" ? "warn" : "info";
     app.log[level](log, `${log.webhook} ${log.decision}${log.reason === undefined ? "" : ` ${log.reason}`}`);
@@ -118,8 +126,9 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
   let ready = false;
   app.setErrorHandler((error, _request, reply) => sendError(reply, error));
   healthRoutes(app, () => ready);
-  route(app, "/mutate", mutate, options);
-  route(app, "/validate", validate, options);
+  const recorder = webhookMetrics(options.meterProvider);
+  route(app, "/mutate", mutate, options, recorder);
+  route(app, "/validate", validate, options, recorder);
   const server: WebhookServer = {
     app,
     async listen() {

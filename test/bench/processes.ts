@@ -38,6 +38,8 @@ export interface LaunchOptions {
   idle?: boolean;
   /** `pipe` to read stdout (then keep draining it), `ignore` to discard it; default `ignore`. */
   stdout?: "pipe" | "ignore";
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 const STDERR_TAIL_BYTES = 4096;
@@ -66,6 +68,7 @@ export function launch(name: string, command: string, args: string[], options: L
   const [file = command, ...rest] = argv;
   const child = spawn(file, rest, {
     cwd: options.cwd,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
     detached: true,
     stdio: ["ignore", options.stdout ?? "ignore", "pipe"],
   });

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { parseConfig } from "../../sidecar/config.ts";
-import { type RunningSidecar, startSidecar } from "../../sidecar/main.ts";
+import { type RunningSidecar, type StartOptions, startSidecar } from "../../sidecar/main.ts";
 
 /** A sidecar started in-process on 127.0.0.1:0, with its log lines captured. */
 export interface TestSidecar extends RunningSidecar {
@@ -14,10 +14,14 @@ export interface TestSidecar extends RunningSidecar {
   logText(): string;
 }
 
-/** Starts a sidecar in front of `upstreamUrl`; `overrides` are merged into the config at the top level. */
+/**
+ * Starts a sidecar in front of `upstreamUrl`; `overrides` are merged into the config at the top level,
+ * `options` (telemetry and audit seams) are passed to startSidecar.
+ */
 export async function startTestSidecar(
   upstreamUrl: string,
   overrides: Record<string, unknown> = {},
+  options: Omit<StartOptions, "log"> = {},
 ): Promise<TestSidecar> {
   const lines: string[] = [];
   const sink = new Writable({
@@ -35,7 +39,7 @@ export async function startTestSidecar(
     upstream: { ...upstream, url: upstreamUrl },
   });
   const log = pino({ level: "info" }, sink);
-  const sidecar = await startSidecar(config, { log });
+  const sidecar = await startSidecar(config, { ...options, log });
   const extra = Object.assign(sidecar, {
     url: `http://127.0.0.1:${sidecar.data.port}`,
     adminUrl: `http://127.0.0.1:${sidecar.admin.port}`,

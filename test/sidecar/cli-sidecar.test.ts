@@ -69,7 +69,7 @@ const badConfigs: BadConfigCase[] = [
       "podgate sidecar: invalid config (PODGATE_CONFIG_INVALID):",
       'limits.maxBodyBytes: expected a positive integer, got "ten"',
       // The known keys are listed; the list grows with the schema, so only its ends are pinned.
-      /^ {2}bogus: unknown key; expected one of listener, admin, upstream, limits, .*\blog$/m,
+      /^ {2}bogus: unknown key; expected one of listener, admin, upstream, limits, .*\blog, telemetry, audit, redact$/m,
       'forwarding.trustedProxies[1]: expected a CIDR such as 10.0.0.0/8 or fd00::/8, got "10.0.0.0/33"',
     ],
     problems: 3,

@@ -40,7 +40,7 @@ describe("parseConfig", () => {
         upstream: { url: "http://127.0.0.1:3000/app" },
       }),
     ).toEqual([
-      "lsitener: unknown key; expected one of listener, admin, upstream, limits, forwarding, paths, routes, policies, drain, log",
+      "lsitener: unknown key; expected one of listener, admin, upstream, limits, forwarding, paths, routes, policies, drain, log, telemetry, audit, redact",
       "limits.maxHeaderCount: expected a positive integer, got 0",
       'limits.maxBodyBytes: expected a positive integer, got "ten"',
       'routes[0].methods[1]: expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, *, got "FETCH"',

@@ -1,0 +1,143 @@
+import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from "@opentelemetry/api";
+import type { SidecarConfig } from "../config.ts";
+import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./observer.ts";
+
+/**
+ * The sidecar's metrics, recorded with instruments created once and attribute objects cached per
+ * (method, status, route) and per decision, so a request allocates nothing here after warm-up.
+ * Names follow the HTTP semantic conventions:
+ * https://opentelemetry.io/docs/specs/semconv/http/http-metrics/
+ */
+
+/** Bucket boundaries the HTTP semantic conventions advise for request durations, in seconds. */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded cardinality). */
+const KNOWN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "TRACE",
+  "CONNECT",
+]);
+
+interface Instruments {
+  duration: Histogram;
+  active: UpDownCounter;
+  upstreamErrors: Counter;
+  decisions: Counter;
+  rateLimitRejections: Counter;
+  quotaRejections: Counter;
+}
+
+function createInstruments(meter: Meter): Instruments {
+  return {
+    duration: meter.createHistogram("http.server.request.duration", {
+      unit: "s",
+      description: "Duration of HTTP server requests.",
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    }),
+    active: meter.createUpDownCounter("http.server.active_requests", {
+      unit: "{request}",
+      description: "Number of active HTTP server requests.",
+    }),
+    upstreamErrors: meter.createCounter("podgate.upstream.errors", {
+      unit: "{error}",
+      description: "Requests that failed reaching the app, by error code.",
+    }),
+    decisions: meter.createCounter("podgate.policy.decisions", {
+      unit: "{decision}",
+      description: "Policy chain decisions, by deciding policy and outcome (allow, deny, respond).",
+    }),
+    rateLimitRejections: meter.createCounter("podgate.ratelimit.rejections", {
+      unit: "{request}",
+      description: "Requests rejected by a rate limit, by policy.",
+    }),
+    quotaRejections: meter.createCounter("podgate.quota.rejections", {
+      unit: "{request}",
+      description: "Requests rejected by a quota, by policy.",
+    }),
+  };
+}
+
+/** Creates the metrics observer. */
+export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeObserver {
+  const instruments = createInstruments(meter);
+  const routes = config.routes?.map((route) => route.path) ?? [];
+  const methodAttributes = new Map<string, Attributes>();
+  const durationAttributes = new Map<string, Map<number, Attributes>>();
+  const decisionAttributes = new Map<string, Attributes>();
+
+  const methodOf = (method: string) => (KNOWN_METHODS.has(method) ? method : "_OTHER");
+  const forMethod = (method: string): Attributes => {
+    let attributes = methodAttributes.get(method);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ "http.request.method": method });
+      methodAttributes.set(method, attributes);
+    }
+    return attributes;
+  };
+  const forDuration = (method: string, status: number, routeIndex: number): Attributes => {
+    let byKey = durationAttributes.get(method);
+    if (byKey === undefined) {
+      byKey = new Map();
+      durationAttributes.set(method, byKey);
+    }
+    const key = status * 1024 + routeIndex + 1;
+    let attributes = byKey.get(key);
+    if (attributes === undefined) {
+      const route = routes[routeIndex];
+      attributes = Object.freeze({
+        "http.request.method": method,
+        "http.response.status_code": status,
+        ...(route === undefined ? {} : { "http.route": route }),
+      });
+      byKey.set(key, attributes);
+    }
+    return attributes;
+  };
+  const forDecision = (decision: string): Attributes => {
+    let attributes = decisionAttributes.get(decision);
+    if (attributes === undefined) {
+      const { outcome, policy } = splitDecision(decision);
+      attributes = Object.freeze(
+        outcome === "error"
+          ? { "error.type": policy }
+          : { "podgate.policy": policy, "podgate.outcome": outcome },
+      );
+      decisionAttributes.set(decision, attributes);
+    }
+    return attributes;
+  };
+
+  return {
+    onRequestStart(exchange: ObservedExchange) {
+      instruments.active.add(1, forMethod(methodOf(exchange.method)));
+    },
+    onRequestEnd(exchange: ObservedExchange, status: number) {
+      const method = methodOf(exchange.method);
+      instruments.active.add(-1, forMethod(method));
+      const seconds = (performance.now() - exchange.started) / 1000;
+      instruments.duration.record(seconds, forDuration(method, status, exchange.routeIndex));
+      recordDecision(instruments, exchange.decision, forDecision(exchange.decision));
+    },
+  };
+}
+
+function recordDecision(instruments: Instruments, decision: string, attributes: Attributes): void {
+  if (decision.startsWith("error:")) {
+    instruments.upstreamErrors.add(1, attributes);
+    instruments.decisions.add(1, ALLOW);
+    return;
+  }
+  if (decision.startsWith("reject:")) return;
+  instruments.decisions.add(1, attributes);
+  if (decision.startsWith("deny:rate-limit:")) instruments.rateLimitRejections.add(1, attributes);
+  else if (decision.startsWith("deny:quota:")) instruments.quotaRejections.add(1, attributes);
+}
+
+const ALLOW: Attributes = Object.freeze({ "podgate.policy": "chain", "podgate.outcome": "allow" });

@@ -1,0 +1,142 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ContextManager, metrics, trace } from "@opentelemetry/api";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { envDetector, hostDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace";
+import type { SidecarConfig } from "../config.ts";
+import type { Redactor } from "../redact.ts";
+import { metricsObserver } from "./metrics.ts";
+import { combineObservers, type ExchangeObserver } from "./observer.ts";
+import { samplingFromEnv, tracingObserver } from "./tracing.ts";
+
+/**
+ * OpenTelemetry setup with `@opentelemetry/sdk-node`, configured by the standard OTEL_* variables
+ * (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/):
+ * OTEL_SERVICE_NAME (default `podgate-sidecar`), OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_*
+ * and OTEL_TRACES_SAMPLER(_ARG); POD_NAME, POD_NAMESPACE and NODE_NAME become `k8s.*` resource
+ * attributes. main.ts imports this module only when telemetry is on.
+ *
+ * No instrumentation, no context manager and no global propagator are installed: the data plane
+ * is observed through its ExchangeObserver hook only (perf notes §2).
+ */
+
+/** Options of startTelemetry; the test seams replace the exporters. */
+export interface TelemetryOptions {
+  config: SidecarConfig;
+  redact: Redactor;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Export spans here, one by one, instead of OTLP (tests: InMemorySpanExporter); turns tracing on. */
+  spanExporter?: SpanExporter;
+  /** More metric readers (tests: a PeriodicExportingMetricReader over InMemoryMetricExporter). */
+  metricReaders?: IMetricReader[];
+  /** The sampling coin; default Math.random. */
+  random?: () => number;
+}
+
+/** Running telemetry. */
+export interface Telemetry {
+  readonly observer: ExchangeObserver | undefined;
+  /** Writes the Prometheus text exposition; undefined when metrics are off. */
+  readonly scrape: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  /** Flushes and stops exporters, and releases the global providers. */
+  shutdown(): Promise<void>;
+}
+
+/** The OTLP/HTTP URL for a signal, from the per-signal or the base endpoint; undefined when neither is set. */
+export function otlpUrl(env: NodeJS.ProcessEnv, signal: "traces" | "metrics"): string | undefined {
+  const specific = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`];
+  if (specific) return specific;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? `${base.replace(/\/$/, "")}/v1/${signal}` : undefined;
+}
+
+/** Resource attributes from the pod: the injector sets these from the downward API. */
+function podAttributes(env: NodeJS.ProcessEnv): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  if (env.POD_NAME) attributes["k8s.pod.name"] = env.POD_NAME;
+  if (env.POD_NAMESPACE) attributes["k8s.namespace.name"] = env.POD_NAMESPACE;
+  if (env.NODE_NAME) attributes["k8s.node.name"] = env.NODE_NAME;
+  return attributes;
+}
+
+function spanProcessors(options: TelemetryOptions, env: NodeJS.ProcessEnv): SpanProcessor[] {
+  if (!options.config.telemetry.tracing || env.OTEL_TRACES_EXPORTER === "none") return [];
+  if (options.spanExporter !== undefined)
+    return [new SimpleSpanProcessor({ exporter: options.spanExporter })];
+  const url = otlpUrl(env, "traces");
+  return url === undefined ? [] : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) })];
+}
+
+function metricReaders(options: TelemetryOptions, env: NodeJS.ProcessEnv, prometheus?: PrometheusExporter) {
+  const readers: IMetricReader[] = [...(options.metricReaders ?? [])];
+  if (prometheus !== undefined) readers.push(prometheus);
+  const url = otlpUrl(env, "metrics");
+  if (url !== undefined && env.OTEL_METRICS_EXPORTER !== "none") {
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url }),
+        exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000,
+      }),
+    );
+  }
+  return readers;
+}
+
+/** Starts the SDK and returns the data-plane observer and the scrape handler. */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  const { config } = options;
+  const prometheus = config.telemetry.metrics
+    ? new PrometheusExporter({ preventServerStart: true })
+    : undefined;
+  const processors = spanProcessors(options, env);
+  const readers = config.telemetry.metrics ? metricReaders(options, env, prometheus) : [];
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || "podgate-sidecar",
+    resource: resourceFromAttributes(podAttributes(env)),
+    resourceDetectors: [envDetector, hostDetector],
+    metricReaders: readers,
+    spanProcessors: processors,
+    logRecordProcessors: [],
+    // We decide sampling before a span exists (tracing.ts); what reaches the SDK is recorded.
+    sampler: new AlwaysOnSampler(),
+    instrumentations: [],
+    // null: no AsyncLocalStorage context manager and no global propagator (see above).
+    contextManager: null as unknown as ContextManager,
+    textMapPropagator: null,
+  });
+  sdk.start();
+  const observer = combineObservers([
+    readers.length > 0 ? metricsObserver(metrics.getMeter("podgate"), config) : undefined,
+    processors.length > 0
+      ? tracingObserver({
+          tracer: trace.getTracer("podgate"),
+          sampling: samplingFromEnv(env),
+          config,
+          redact: options.redact,
+          random: options.random,
+        })
+      : undefined,
+  ]);
+  return {
+    observer,
+    scrape:
+      prometheus === undefined ? undefined : (req, res) => prometheus.getMetricsRequestHandler(req, res),
+    async shutdown() {
+      await sdk.shutdown();
+      metrics.disable();
+      trace.disable();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseTraceparent, samplingFromEnv } from "../../../sidecar/telemetry/tracing.ts";
+import { rawRequest } from "../../helpers/raw-http.ts";
+import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
+import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
+
+const PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+const UNSAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+
+describe("tracing", () => {
+  let sidecar: TestSidecar | undefined;
+  let upstream: EchoUpstream | undefined;
+  afterEach(async () => {
+    await sidecar?.close();
+    sidecar = undefined;
+    await upstream?.close();
+  });
+
+  const get = (path: string, headers = "") =>
+    rawRequest(
+      (sidecar as TestSidecar).port,
+      `GET ${path} HTTP/1.1\r\nHost: a\r\n${headers}Connection: close\r\n\r\n`,
+    );
+
+  it("reads the sampler from OTEL_TRACES_SAMPLER, default parentbased_traceidratio at 1 %", () => {
+    expect(samplingFromEnv({})).toEqual({ ratio: 0.01, parentBased: true });
+    expect(samplingFromEnv({ OTEL_TRACES_SAMPLER_ARG: "0.5" })).toEqual({ ratio: 0.5, parentBased: true });
+    expect(samplingFromEnv({ OTEL_TRACES_SAMPLER: "always_off" })).toEqual({ ratio: 0, parentBased: false });
+    expect(parseTraceparent(PARENT)).toMatchObject({ traceFlags: 1, spanId: "b7ad6b7169203331" });
+    expect(parseTraceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01")).toBeUndefined();
+  });
+
+  it("builds a server span under the caller's span, a client span for the app, and a decision event", async () => {
+    upstream = await startEchoUpstream();
+    const exporter = new InMemorySpanExporter();
+    sidecar = await startTestSidecar(
+      upstream.url,
+      { routes: [{ path: "/cards/*" }], telemetry: { metrics: false } },
+      { telemetry: { spanExporter: exporter, random: () => 1 } },
+    );
+    await get(
+      "/cards/4111111111111111",
+      `traceparent: ${PARENT}\r\ntracestate: vendor=x\r\nbaggage: k=v\r\n`,
+    );
+    await get("/nope", `traceparent: ${PARENT}\r\n`);
+    await expect.poll(() => exporter.getFinishedSpans().length).toBe(3);
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.name === "GET /cards/*");
+    const client = spans.find((s) => s.kind === 2);
+    expect(server?.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(server?.parentSpanContext?.spanId).toBe("b7ad6b7169203331");
+    expect(server?.attributes).toMatchObject({
+      "http.request.method": "GET",
+      "http.response.status_code": 200,
+      "http.route": "/cards/*",
+      "url.path": "/cards/411111******1111",
+      "url.scheme": "http",
+    });
+    expect(server?.events.map((e) => e.attributes)).toEqual([
+      { "podgate.policy": "chain", "podgate.outcome": "allow" },
+    ]);
+    expect(client?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
+    const seen = upstream?.received[0]?.headers;
+    expect(seen?.traceparent).toBe(`00-0af7651916cd43dd8448eb211c80319c-${client?.spanContext().spanId}-01`);
+    expect(seen?.tracestate).toBe("vendor=x");
+    expect(seen?.baggage).toBe("k=v");
+    const denied = spans.find((s) => s.name === "GET" && s.kind === 1);
+    expect(denied?.events[0]?.attributes).toEqual({
+      "podgate.policy": "route-allowlist",
+      "podgate.outcome": "deny",
+    });
+    expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain("4111111111111111");
+  });
+
+  it("makes no span for an unsampled request and passes traceparent, tracestate and baggage through", async () => {
+    upstream = await startEchoUpstream();
+    const exporter = new InMemorySpanExporter();
+    sidecar = await startTestSidecar(
+      upstream.url,
+      { telemetry: { metrics: false } },
+      { telemetry: { spanExporter: exporter, random: () => 0 } },
+    );
+    await get("/a", `traceparent: ${UNSAMPLED}\r\ntracestate: vendor=x\r\nbaggage: k=v\r\n`);
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(upstream?.received[0]?.headers).toMatchObject({
+      traceparent: UNSAMPLED,
+      tracestate: "vendor=x",
+      baggage: "k=v",
+    });
+  });
+
+  it("samples a request without traceparent by the ratio coin", async () => {
+    upstream = await startEchoUpstream();
+    const exporter = new InMemorySpanExporter();
+    let coin = 0;
+    sidecar = await startTestSidecar(
+      upstream.url,
+      { telemetry: { metrics: false } },
+      { telemetry: { spanExporter: exporter, random: () => [0.005, 0.5][coin++ % 2] as number } },
+    );
+    await get("/a");
+    await get("/b");
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    await expect.poll(() => exporter.getFinishedSpans().filter((s) => s.kind === 1).length).toBe(1);
+    expect(coin).toBe(2);
+  });
+
+  it("exports spans over OTLP/HTTP to a real receiver with the pod's resource attributes", async () => {
+    upstream = await startEchoUpstream();
+    const bodies: Array<{ url: string; body: string }> = [];
+    const receiver = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString("utf8");
+      });
+      req.on("end", () => {
+        bodies.push({ url: req.url ?? "", body });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    receiver.listen(0, "127.0.0.1");
+    await once(receiver, "listening");
+    try {
+      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_TRACES_SAMPLER: "always_on",
+        OTEL_SERVICE_NAME: "orders-gateway",
+        POD_NAME: "orders-7d9f",
+        POD_NAMESPACE: "shop",
+        NODE_NAME: "node-1",
+      };
+      sidecar = await startTestSidecar(
+        upstream.url,
+        { telemetry: { metrics: false } },
+        { telemetry: { env } },
+      );
+      await get("/orders");
+      await sidecar.close();
+      sidecar = undefined;
+    } finally {
+      receiver.close();
+    }
+    const traces = bodies.find((b) => b.url === "/v1/traces");
+    expect(traces).toBeDefined();
+    const text = traces?.body ?? "";
+    for (const value of ["orders-gateway", "orders-7d9f", "shop", "node-1", "k8s.pod.name", "url.path"]) {
+      expect(text).toContain(value);
+    }
+  });
+});
