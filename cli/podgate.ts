@@ -30,6 +30,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "run the admission webhooks: --tls-cert FILE --tls-key FILE [--port N] [--settings FILE]",
     load: () => import("./webhook.ts"),
   },
+  audit: {
+    summary: "check an audit log's hash chain: verify FILE [--prev HASH]",
+    load: () => import("./audit.ts"),
+  },
+  check: { summary: "check an installation with the current kubeconfig", load: () => import("./check.ts") },
   version: { summary: "print the version", load: () => import("./version.ts") },
 };
 

@@ -41,6 +41,8 @@ export interface ClusterSettings {
 }
 
 const IMAGE = "ghcr.io/podgate/podgate:0.1.0";
+/** The sidecar image has no shell (distroless); iptables capture runs from images/capture.Dockerfile. */
+const CAPTURE_IMAGE = "ghcr.io/podgate/podgate-capture:0.1.0";
 
 /**
  * The floors shipped for the `pci` and `hipaa` zones. pci: mTLS, authentication, and a lockout of at
@@ -92,7 +94,7 @@ export const DEFAULT_SETTINGS: ClusterSettings = {
   nativeSidecars: "auto",
   allowPodOptIn: false,
   allowIptables: false,
-  captureImage: IMAGE,
+  captureImage: CAPTURE_IMAGE,
   sidecar: {
     image: IMAGE,
     imagePullPolicy: "IfNotPresent",

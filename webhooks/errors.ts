@@ -13,6 +13,10 @@ export const WEBHOOK_ERROR_SPECS = {
     statusCode: 500,
     title: "API server version could not be read",
   },
+  PODGATE_WEBHOOK_CERTIFICATES_UNAVAILABLE: {
+    statusCode: 500,
+    title: "Webhook certificates could not be set up",
+  },
 } as const satisfies Record<string, { statusCode: number; title: string }>;
 
 /** One of the webhook error codes. */
@@ -51,3 +55,4 @@ export class ReviewMalformedError extends WebhookError {
 export const TlsUnreadableError = errorClass("PODGATE_WEBHOOK_TLS_UNREADABLE");
 export const NamespaceUnavailableError = errorClass("PODGATE_WEBHOOK_NAMESPACE_UNAVAILABLE");
 export const ClusterVersionUnavailableError = errorClass("PODGATE_WEBHOOK_CLUSTER_VERSION_UNAVAILABLE");
+export const CertificatesUnavailableError = errorClass("PODGATE_WEBHOOK_CERTIFICATES_UNAVAILABLE");

@@ -2,11 +2,15 @@
  * `podgate webhook` as a process: reads its settings, asks a local HTTP server that answers like the
  * API server for /version (nativeSidecars: auto) and for Namespaces, serves HTTPS, and exits 0 on SIGTERM.
  */
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseWebhookOptions } from "../../cli/webhook.ts";
+import { startFakeKubeApi } from "../helpers/fake-kube-api.ts";
 import {
   admissionReview,
   createTestPki,
@@ -58,7 +62,104 @@ describe("podgate webhook", () => {
   it.each([
     [[], "--tls-cert and --tls-key are required"],
     [["--tls-cert", "c", "--tls-key", "k", "--port", "http"], "--port: expected a port number, got http"],
+    [
+      ["--tls-cert", "c", "--tls-key", "k", "--manage-certificates", "--service", "s"],
+      "--manage-certificates needs --certificate-secret, --mutating-webhook, --validating-webhook, --namespace",
+    ],
   ])("rejects options %j", (argv, message) => {
     expect(() => parseWebhookOptions(argv)).toThrow(message);
   });
+
+  it("reads the self-managed certificate flags the chart passes", () => {
+    expect(parseWebhookOptions([...MANAGED_ARGS, "--tls-cert", "/c", "--tls-key", "/k"])).toEqual({
+      certFile: "/c",
+      keyFile: "/k",
+      port: 8443,
+      certificates: {
+        secretName: "podgate-tls",
+        mutatingWebhook: "podgate",
+        validatingWebhook: "podgate",
+        service: "podgate-webhook",
+        namespace: "podgate-system",
+      },
+    });
+  });
+
+  it("manages its own certificate with a fake API server: Secret, caBundles, then HTTPS with it", async () => {
+    const api = await startFakeKubeApi();
+    const dir = mkdtempSync(join(tmpdir(), "podgate-webhook-"));
+    const admission = "/apis/admissionregistration.k8s.io/v1";
+    for (const kind of ["mutating", "validating"]) {
+      const webhooks = [
+        {
+          name: `${kind}.podgate.io`,
+          clientConfig: { service: { namespace: "podgate-system", name: "podgate-webhook" } },
+        },
+      ];
+      api.seed(`${admission}/${kind}webhookconfigurations`, { metadata: { name: "podgate" }, webhooks });
+    }
+    api.writeKubeconfig(join(dir, "kubeconfig"));
+    writeFileSync(join(dir, "settings.json"), JSON.stringify({ nativeSidecars: "always" }));
+    const args = ["--tls-cert", join(dir, "tls", "tls.crt"), "--tls-key", join(dir, "tls", "tls.key")];
+    const child = spawn(
+      process.execPath,
+      [CLI, "webhook", ...args, "--port", "0", "--settings", join(dir, "settings.json"), ...MANAGED_ARGS],
+      {
+        env: { ...process.env, KUBECONFIG: join(dir, "kubeconfig") },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const port = await listeningPort(child.stdout);
+      const secret = api.get("/api/v1/namespaces/podgate-system/secrets/podgate-tls") as {
+        data: Record<string, string>;
+      };
+      const ca = Buffer.from(secret.data["ca.crt"] ?? "", "base64").toString("utf8");
+      const mutating = api.get(`${admission}/mutatingwebhookconfigurations/podgate`) ?? {};
+      const [entry] = mutating.webhooks as Array<{ clientConfig: { caBundle?: string } }>;
+      const bundle = entry?.clientConfig.caBundle;
+      expect(Buffer.from(bundle ?? "", "base64").toString("utf8")).toBe(ca);
+      expect(readFileSync(join(dir, "tls", "tls.crt"), "utf8")).toBe(
+        Buffer.from(secret.data["tls.crt"] ?? "", "base64").toString("utf8"),
+      );
+      const agent = new Agent({ connect: { ca, servername: "podgate-webhook.podgate-system.svc" } });
+      const response = await request(`https://127.0.0.1:${port}/readyz`, { dispatcher: agent });
+      expect(response.statusCode).toBe(200);
+      await response.body.dump();
+      await agent.close();
+    } finally {
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+const CLI = join(import.meta.dirname, "..", "..", "cli", "podgate.ts");
+const MANAGED_ARGS = [
+  "--manage-certificates",
+  "--certificate-secret",
+  "podgate-tls",
+  "--mutating-webhook",
+  "podgate",
+  "--validating-webhook",
+  "podgate",
+  "--service",
+  "podgate-webhook",
+  "--namespace",
+  "podgate-system",
+];
+
+function listeningPort(stdout: NodeJS.ReadableStream | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (stdout === null) return reject(new Error("no stdout"));
+    const lines = createInterface({ input: stdout });
+    lines.on("line", (line) => {
+      const entry = JSON.parse(line) as { msg?: string; port?: number };
+      if (entry.msg === "podgate webhook listening") resolve(Number(entry.port));
+    });
+    lines.on("close", () => reject(new Error("podgate webhook exited before listening")));
+  });
+}
