@@ -1,6 +1,7 @@
 /** What `podgate check` reports: one finding per check, and what every check is given. */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterSettings } from "../injector/settings.ts";
+import { describeApiError } from "../webhooks/api-errors.ts";
 
 /** A check's verdict. FAIL makes `podgate check` exit 1. */
 export type CheckStatus = "PASS" | "WARN" | "FAIL";
@@ -32,20 +33,8 @@ export function finding(status: CheckStatus, check: string, message: string): Fi
   return { status, check, message };
 }
 
-/** An API error as one line: the HTTP status and the API server's message. */
-export function describeError(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  const body = (error as { body?: unknown }).body;
-  let message = (error as Error).message?.split("\n")[0] ?? String(error);
-  if (typeof body === "string") {
-    try {
-      message = (JSON.parse(body) as { message?: string }).message ?? message;
-    } catch {
-      message = body.slice(0, 200);
-    }
-  }
-  return typeof code === "number" ? `HTTP ${code}: ${message}` : message;
-}
+/** An API error as one line (shared with the webhook's certificate management). */
+export const describeError = describeApiError;
 
 /** Whether an API error is this HTTP status. */
 export function hasStatus(error: unknown, code: number): boolean {

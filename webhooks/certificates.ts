@@ -17,6 +17,7 @@ import {
   type V1ValidatingWebhook,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { describeApiError } from "./api-errors.ts";
 import { type CertificateMaterial, type Renewal, reconcileSecret } from "./certificate-secret.ts";
 import { CertificatesUnavailableError } from "./errors.ts";
 import { expiresWithin, parseCertificate, serviceDnsNames } from "./pki.ts";
@@ -153,20 +154,6 @@ function writeServingFiles(options: CertificateOptions, material: CertificateMat
   return key || cert;
 }
 
-/** An API error as one line: the HTTP status and the message of the API server's Status body. */
-function describe(error: unknown): string {
-  const { code, body } = error as { code?: unknown; body?: unknown };
-  let message = (error as Error).message.split("\n")[0] ?? "";
-  if (typeof body === "string") {
-    try {
-      message = (JSON.parse(body) as { message?: string }).message ?? message;
-    } catch {
-      message = body.slice(0, 200);
-    }
-  }
-  return typeof code === "number" ? `HTTP ${code}: ${message}` : message;
-}
-
 async function reconcile(options: CertificateOptions): Promise<CertificateResult> {
   const now = options.now?.() ?? new Date();
   const log = options.logger;
@@ -200,7 +187,7 @@ export async function ensureCertificates(options: CertificateOptions): Promise<C
   } catch (error) {
     const what = `Secret ${options.namespace}/${options.secretName}, webhook configurations ${options.mutatingWebhook} and ${options.validatingWebhook}`;
     throw new CertificatesUnavailableError(
-      `cannot manage webhook certificates (${what}): ${describe(error)}`,
+      `cannot manage webhook certificates (${what}): ${describeApiError(error)}`,
       {
         cause: error,
       },
