@@ -112,15 +112,6 @@ function requestHandler(options: DataPlaneOptions) {
   };
 }
 
-/** What the policies have decided about a request before they ran. */
-const FRESH_POLICY_STATE = Object.freeze({
-  identity: undefined,
-  routeIndex: -1,
-  upstreamEdits: undefined,
-  responseEdits: undefined,
-  onDone: undefined,
-});
-
 const failedChain: ChainVerdict = {
   error: new PolicyFailedError("the policy chain failed"),
   policy: "chain",
@@ -157,7 +148,12 @@ function admit(
     requestId,
     contentLength: head.contentLength === undefined ? -1 : Number(head.contentLength),
     maxBodyBytes: options.config.limits.maxBodyBytes,
-    ...FRESH_POLICY_STATE,
+    // What the policies decide, spelled out rather than spread: one object shape for every request.
+    identity: undefined,
+    routeIndex: -1,
+    upstreamEdits: undefined,
+    responseEdits: undefined,
+    onDone: undefined,
     body,
     expectContinue,
     started,
@@ -318,7 +314,12 @@ function upgradeHandler(options: DataPlaneOptions) {
       requestId,
       contentLength: -1,
       maxBodyBytes: options.config.limits.maxBodyBytes,
-      ...FRESH_POLICY_STATE,
+      // What the policies decide, spelled out rather than spread: one object shape for every request.
+      identity: undefined,
+      routeIndex: -1,
+      upstreamEdits: undefined,
+      responseEdits: undefined,
+      onDone: undefined,
     };
     Promise.resolve(options.chain.run(context))
       .then((verdict) => {
