@@ -5,10 +5,16 @@
 // parses neither @kubernetes/client-node nor the webhook's X.509 code: its cold start to ready
 // went from 449 to about 300 ms (test/bench/cold-start.ts). Chunks stay in the entry's folder,
 // so cli/version.ts still finds ../package.json from any of them.
-import { basename, dirname } from "node:path";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { build } from "esbuild";
 
 const outfile = process.argv[2] ?? "dist/podgate.mjs";
+// Chunk names carry a content hash, so an earlier build's chunks would pile up beside the new ones.
+const outdir = dirname(outfile);
+if (existsSync(outdir)) {
+  for (const name of readdirSync(outdir)) if (/-[A-Z0-9]{8}\.mjs$/.test(name)) rmSync(join(outdir, name));
+}
 await build({
   entryPoints: { [basename(outfile, ".mjs")]: "cli/podgate.ts" },
   bundle: true,
