@@ -8,6 +8,9 @@
  * Secret holds a CA and a serving certificate, sets both configurations' caBundle and writes the
  * pair to --tls-cert and --tls-key (which must then be writable, e.g. an emptyDir); every hour it
  * checks again and rotates well before expiry.
+ *
+ * With OTEL_EXPORTER_OTLP_ENDPOINT set it exports its admission metrics over OTLP/HTTP
+ * (webhooks/telemetry.ts) and flushes them on shutdown.
  */
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -20,6 +23,7 @@ import {
 import { resolveNativeSidecars } from "../webhooks/cluster-version.ts";
 import { kubeNamespaceLookup } from "../webhooks/namespaces.ts";
 import { createWebhookServer } from "../webhooks/server.ts";
+import { startWebhookTelemetry } from "../webhooks/telemetry.ts";
 import { loadSettings } from "./settings-file.ts";
 import { VERSION } from "./version.ts";
 
@@ -146,6 +150,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   const nativeSidecars = await resolveNativeSidecars(settings, kube);
   const stopCertificateChecks = await manageCertificates(options, kube, logger);
+  // Before the server: the metrics API has no proxy provider, so instruments bind to what is global now.
+  const telemetry = startWebhookTelemetry(process.env);
   const server = createWebhookServer({
     certFile: options.certFile,
     keyFile: options.keyFile,
@@ -162,5 +168,6 @@ export async function main(argv: string[]): Promise<number> {
   logger.info({ signal }, "shutting down");
   stopCertificateChecks();
   await server.close();
+  await telemetry?.shutdown();
   return 0;
 }

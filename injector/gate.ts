@@ -118,7 +118,7 @@ export function alreadyInjectedDecision(pod: V1Pod): Decision {
 
 /**
  * Pods podgate cannot serve even when asked: host network, a container already named like the
- * sidecar, or a volume already named like one of the Secret volumes it would add.
+ * sidecar, or a volume already named like one it would add (Secrets, the audit log).
  */
 export function podShapeDecision(pod: V1Pod, volumeNames: readonly string[] = []): Decision | undefined {
   if (pod.spec?.hostNetwork === true)
@@ -136,7 +136,7 @@ export function podShapeDecision(pod: V1Pod, volumeNames: readonly string[] = []
   if (volume !== undefined) {
     return decide(
       "volume_name_taken",
-      `a volume is already named ${volume.name}, the name podgate gives the Secret it mounts into the sidecar`,
+      `a volume is already named ${volume.name}, a name podgate gives a volume it mounts into the sidecar`,
     );
   }
   return undefined;

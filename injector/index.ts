@@ -32,6 +32,7 @@ import type { PatchOperation } from "./patch.ts";
 import { type CompiledConfig, compileConfig, policyDraft, type ZoneRef } from "./policy.ts";
 import { probePathsThroughGateway } from "./probes.ts";
 import { type Decision, decide, isCannotReason } from "./reasons.ts";
+import { AUDIT_VOLUME, auditMount } from "./secret-mounts.ts";
 
 export type { InjectContext, NamespaceInfo } from "./gate.ts";
 export type { PatchOperation } from "./patch.ts";
@@ -86,10 +87,10 @@ function admit(
   const optOut = optOutDecision(annotations, zone);
   if (optOut !== undefined) return { decision: optOut, zone };
   if (annotations.problems.length > 0) return { decision: denyInvalid(annotations.problems), zone };
-  const shape = podShapeDecision(
-    pod,
-    podSecrets(annotations).volumes.map((volume) => volume.name),
-  );
+  const shape = podShapeDecision(pod, [
+    ...podSecrets(annotations).volumes.map((volume) => volume.name),
+    AUDIT_VOLUME,
+  ]);
   if (shape !== undefined) return { decision: shape, zone };
   const policy = policyDraft(annotations, zone);
   if (policy.problems.length > 0) {
@@ -216,12 +217,18 @@ function applyMutation(options: {
     version: context.injectorVersion,
   });
   const secrets = podSecrets(annotations);
+  const audit = compiled.config?.audit.enabled ? auditMount(compiled.config.audit.file) : undefined;
+  if (audit !== undefined) {
+    secrets.volumes.push(audit.volume);
+    secrets.mounts.push(audit.mount);
+  }
   return mutatePod({
     pod,
     plan: capture,
     volumes: secrets.volumes,
     appPort: appPort(capture, settings),
     status,
+    metricsPort: compiled.config?.telemetry.metrics === false ? undefined : settings.sidecar.adminPort,
     sidecar: {
       settings,
       annotations,

@@ -11,6 +11,10 @@ import { rewriteProbes } from "./probes.ts";
 import type { ClusterSettings } from "./settings.ts";
 
 const DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container";
+/** The conventional Prometheus scrape annotations (kubernetes-pods job in the Prometheus examples). */
+const SCRAPE = "prometheus.io/scrape";
+const SCRAPE_PORT = "prometheus.io/port";
+const SCRAPE_PATH = "prometheus.io/path";
 
 /** The ports the sidecar will own, checked against every other container's ports and names. */
 export function portConflict(
@@ -79,6 +83,20 @@ export interface MutationOptions {
   /** Secret volumes the sidecar mounts, appended to the pod's volumes. */
   volumes: V1Volume[];
   status: string;
+  /** The admin port that serves GET /metrics, or undefined when the sidecar's metrics are off. */
+  metricsPort: number | undefined;
+}
+
+/**
+ * Points Prometheus at the sidecar's GET /metrics, unless the pod already has its own scrape config
+ * (an app's prometheus.io/scrape wins; we add nothing rather than half-override it). The keys contain
+ * `/`, which the patch escapes as `~1` (RFC 6901).
+ */
+function addScrapeAnnotations(builder: PatchBuilder<V1Pod>, port: number | undefined): void {
+  if (port === undefined || builder.document.metadata?.annotations?.[SCRAPE] !== undefined) return;
+  builder.setEntry(["metadata", "annotations"], SCRAPE, "true");
+  builder.setEntry(["metadata", "annotations"], SCRAPE_PORT, String(port));
+  builder.setEntry(["metadata", "annotations"], SCRAPE_PATH, "/metrics");
 }
 
 /** Applies the injection to a copy of the pod, recording the RFC 6902 patch as it goes. */
@@ -109,5 +127,6 @@ export function mutatePod(options: MutationOptions): {
   if (!native && pod.metadata?.annotations?.[DEFAULT_CONTAINER] === undefined) {
     builder.setEntry(["metadata", "annotations"], DEFAULT_CONTAINER, app.name);
   }
+  addScrapeAnnotations(builder, options.metricsPort);
   return { pod: builder.document, patch: builder.operations, sidecar };
 }

@@ -73,10 +73,15 @@ const RULE_TEXT = {
   quotas: "more quotas, which add to the floor's; one on the same key and period only as low or lower",
 } as const;
 
+/** A floor field no annotation sets (audit, redaction) comes only from the floor or cluster settings. */
+function annotationRef(name: string | undefined): string {
+  return name === undefined ? "— (floor only)" : `\`${name}\``;
+}
+
 function floorRuleRows(): string[][] {
   return Object.entries(FLOOR_RULES).map(([path, rule]) => [
     `\`${path}\``,
-    `\`${annotationForConfigPath(path)?.name ?? ""}\``,
+    annotationRef(annotationForConfigPath(path)?.name),
     RULE_TEXT[rule],
   ]);
 }

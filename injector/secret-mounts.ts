@@ -57,3 +57,19 @@ export function secretVolume(mount: SecretMount, ref: SecretRef): V1Volume {
 export function secretVolumeMount(mount: SecretMount): V1VolumeMount {
   return { name: mount.volume, mountPath: mount.directory, readOnly: true };
 }
+
+/** The emptyDir that holds the audit log: the sidecar's root filesystem is read-only. */
+export const AUDIT_VOLUME = "podgate-audit";
+
+/**
+ * The writable volume and sidecar mount for an audit log file (none for `stderr`), mounted on the
+ * file's directory so the sidecar can create it and continue its chain across container restarts.
+ */
+export function auditMount(file: string): { volume: V1Volume; mount: V1VolumeMount } | undefined {
+  if (file === "stderr") return undefined;
+  const directory = file.slice(0, file.lastIndexOf("/")) || "/";
+  return {
+    volume: { name: AUDIT_VOLUME, emptyDir: {} },
+    mount: { name: AUDIT_VOLUME, mountPath: directory },
+  };
+}

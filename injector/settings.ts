@@ -48,7 +48,8 @@ const CAPTURE_IMAGE = "ghcr.io/podgate/podgate-capture:0.1.0";
  * The floors shipped for the `pci` and `hipaa` zones. pci: mTLS, authentication, and a lockout of at
  * most 10 failures and at least 30 minutes (PCI DSS 4.0 requirement 8.3.4). hipaa: TLS and
  * authentication (45 CFR 164.312(d) and (e)); HIPAA names no lockout numbers, so its floor takes the
- * same failure count with a 15-minute lock.
+ * same failure count with a 15-minute lock. Both keep a hash-chained audit log (PCI DSS 10.2,
+ * 45 CFR 164.312(b)); hipaa also redacts US social security numbers from every log stream.
  */
 export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
   pci: {
@@ -66,6 +67,7 @@ export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
       },
       upstream: { responseTimeoutMs: 15_000 },
       log: { accessLog: true },
+      audit: { enabled: true },
       policies: { lockout: { maxFailures: 10, windowSeconds: 900, lockSeconds: 1800 } },
     },
   },
@@ -83,6 +85,8 @@ export const DEFAULT_ZONES: Record<string, ZoneFloor> = {
         requestTimeoutMs: 60_000,
       },
       log: { accessLog: true },
+      audit: { enabled: true },
+      redact: { patterns: [{ name: "ssn", pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b" }] },
       policies: { lockout: { maxFailures: 10, windowSeconds: 900, lockSeconds: 900 } },
     },
   },

@@ -40,6 +40,8 @@ export const FLOOR_RULES: Readonly<Record<string, Rule>> = {
   "upstream.responseTimeoutMs": "lower",
   "upstream.connectTimeoutMs": "lower",
   "log.accessLog": "true",
+  "audit.enabled": "true",
+  "redact.patterns": "union",
   "forwarding.trustedProxies": "subset",
   routes: "subset",
   "policies.ipRules.allow": "subset",
@@ -96,7 +98,7 @@ function mergeField(
     return [];
   }
   if (rule === "union") {
-    setPath(config, path, [...new Set([...(floorValue as string[]), ...(podValue as string[])])]);
+    setPath(config, path, unionOf(floorValue as unknown[], podValue as unknown[]));
     return [];
   }
   if (rule === "rates" || rule === "quotas") {
@@ -110,6 +112,12 @@ function mergeField(
   return isTighterOrEqual(rule, podValue, floorValue)
     ? []
     : [looserProblem(context, path, podValue, floorValue)];
+}
+
+/** The floor's entries, then the pod's that are not already there (entries compare as JSON: CIDRs, redact patterns). */
+function unionOf(floor: readonly unknown[], pod: readonly unknown[]): unknown[] {
+  const seen = new Set(floor.map((item) => JSON.stringify(item)));
+  return [...floor, ...pod.filter((item) => !seen.has(JSON.stringify(item)))];
 }
 
 /**

@@ -117,7 +117,11 @@ describe("podgate inject", () => {
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
     expect(config.log.accessLog).toBe(true);
     expect(config.policies.lockout).toEqual({ maxFailures: 10, windowSeconds: 900, lockSeconds: 1800 });
-    expect(out?.spec.volumes?.map((volume) => volume.name)).toEqual(["podgate-tls", "podgate-client-ca"]);
+    expect(out?.spec.volumes?.map((volume) => volume.name)).toEqual([
+      "podgate-tls",
+      "podgate-client-ca",
+      "podgate-audit",
+    ]);
     const denied = memoryIo(yamlDocs(pod("pay")));
     expect(await inject(["--zone", "pci"], denied)).toBe(1);
     expect(denied.err).toContain("podgate.io/routes: zone pci requires a route allowlist");

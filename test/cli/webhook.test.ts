@@ -3,7 +3,10 @@
  * API server for /version (nativeSidecars: auto) and for Namespaces, serves HTTPS, and exits 0 on SIGTERM.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -57,6 +60,47 @@ describe("podgate webhook", () => {
     expect(webhook.logs.filter((line) => line.webhook === "mutate")).toEqual([
       expect.objectContaining({ decision: "injected", uid: "process-1" }),
     ]);
+  });
+
+  it("exports its admission metrics over OTLP/HTTP to a real receiver when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
+    const exports: { path: string; type: string; body: Buffer }[] = [];
+    const arrived = Promise.withResolvers<void>();
+    const receiver = createServer(async (req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      exports.push({ path: req.url ?? "", type: req.headers["content-type"] ?? "", body });
+      if (body.includes("podgate.admission.reviews")) arrived.resolve();
+      res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/json" }).end();
+    });
+    receiver.listen(0, "127.0.0.1");
+    await once(receiver, "listening");
+    const { port } = receiver.address() as AddressInfo;
+    const webhook = await startWebhookProcess(pki, { shop: { "podgate.io/inject": "enabled" } }, [], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_METRIC_EXPORT_INTERVAL: "200",
+    });
+    const agent = new Agent({ connect: { ca: pki.ca, servername: "localhost" } });
+    try {
+      const response = await request(`https://127.0.0.1:${webhook.port}/mutate`, {
+        method: "POST",
+        dispatcher: agent,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(admissionReview(webPod("shop"), { uid: "otlp-1" })),
+      });
+      await response.body.dump();
+      // Bounded, so a missing export fails here and the finally block still stops the process.
+      const timeout = setTimeout(() => arrived.reject(new Error("no metrics export within 10 s")), 10_000);
+      await arrived.promise.finally(() => clearTimeout(timeout));
+      const metricExport = exports.find((entry) => entry.body.includes("podgate.admission.reviews"));
+      expect(metricExport?.path).toBe("/v1/metrics");
+      expect(metricExport?.body.includes("podgate.admission.duration")).toBe(true);
+      expect(metricExport?.body.includes("podgate-webhook")).toBe(true);
+    } finally {
+      await agent.close();
+      expect(await webhook.stop()).toBe(0);
+      receiver.close();
+    }
   });
 
   it.each([

@@ -220,3 +220,39 @@ describe("route coverage with scopes and identities", () => {
     expect(routeCovers(route(floorExtra), route(podExtra))).toBe(expected);
   });
 });
+
+describe("audit and redaction floors", () => {
+  const ssn = { name: "ssn", pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b" };
+  const mrn = { name: "mrn", pattern: "\\bMRN\\d{8}\\b" };
+  const hipaa = DEFAULT_ZONES.hipaa;
+  if (hipaa === undefined) throw new Error("hipaa zone missing");
+
+  it.each([
+    ["hipaa", { audit: { enabled: true }, redact: { patterns: [ssn] } }],
+    ["pci", { audit: { enabled: true } }],
+  ])("the %s floor turns the audit log on and sets its redact patterns", (zone, expected) => {
+    const shipped = DEFAULT_ZONES[zone];
+    if (shipped === undefined) throw new Error(`${zone} zone missing`);
+    const { config } = applyFloor(zone, shipped, {});
+    expect({ audit: config.audit, redact: config.redact }).toEqual({ redact: undefined, ...expected });
+  });
+
+  it("adds a pod's redact patterns to the floor's and never drops the floor's", () => {
+    const bare = floor(hipaa.config);
+    const { config, problems } = applyFloor("hipaa", bare, { redact: { patterns: [mrn, ssn] } });
+    expect(problems).toEqual([]);
+    expect(config.redact).toEqual({ patterns: [ssn, mrn] });
+    expect(applyFloor("hipaa", bare, { redact: { patterns: [] } }).config.redact).toEqual({
+      patterns: [ssn],
+    });
+  });
+
+  it("rejects audit.enabled false in a zone", () => {
+    const { problems } = applyFloor("pci", floor({ audit: { enabled: true } }), {
+      audit: { enabled: false },
+    });
+    expect(problems).toEqual([
+      'audit.enabled: "false" loosens zone pci\'s floor (audit.enabled must be "true")',
+    ]);
+  });
+});

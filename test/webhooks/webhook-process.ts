@@ -23,6 +23,7 @@ export async function startWebhookProcess(
   pki: TestPki,
   namespaces: Record<string, Record<string, string>>,
   extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<WebhookProcess> {
   const api = await startFakeApiServer(namespaces);
   const kubeconfig = join(pki.dir, "kubeconfig");
@@ -39,7 +40,7 @@ export async function startWebhookProcess(
     ...extraArgs,
   ];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, KUBECONFIG: kubeconfig },
+    env: { ...process.env, ...env, KUBECONFIG: kubeconfig },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
