@@ -4,6 +4,7 @@ import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
+import type { AccessLogWriter } from "./access-log.ts";
 import type { Chain, ChainVerdict, PolicyResponse, RequestContext } from "./chain.ts";
 import { type ClientAddressResolver, plainAddress } from "./client-address.ts";
 import type { SidecarConfig } from "./config.ts";
@@ -47,6 +48,8 @@ export interface DataPlaneOptions {
   log: Logger;
   /** Issue 7: metrics, traces and the audit log; called where the access log is written. */
   observer?: ExchangeObserver | undefined;
+  /** Writes access-log lines; undefined when the access log is off. */
+  accessLog?: AccessLogWriter | undefined;
   /** Issue 7: applied to the logged path; default: card numbers masked. */
   redact?: Redactor | undefined;
 }
@@ -278,9 +281,8 @@ function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): v
   options.state.inFlight--;
   if (exchange.onDone !== undefined) for (const done of exchange.onDone) done(exchange.res.statusCode);
   options.observer?.onRequestEnd(exchange, exchange.res.statusCode, bytes);
-  if (!options.config.log.accessLog) return;
-  options.log.info({
-    msg: "access",
+  if (options.accessLog === undefined) return;
+  options.accessLog({
     method: exchange.method,
     path: (options.redact ?? maskCardNumbers)(exchange.path),
     status: exchange.res.statusCode,

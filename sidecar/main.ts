@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { accessLogWriter } from "./access-log.ts";
 import { createAdminPlane } from "./admin.ts";
 import { auditLog } from "./audit.ts";
 import { composeChain, type Policy } from "./chain.ts";
@@ -96,7 +97,19 @@ export async function startSidecar(
   const telemetry = await startTelemetryIfWanted(config, { redact, ...options.telemetry });
   const audit = config.audit.enabled ? auditLog({ config, redact, stream: options.auditStream }) : undefined;
   const observer = combineObservers([telemetry?.observer, audit?.observer]);
-  const dataPlane = { config, chain, forwarder, upgrades, clientAddress, state, log, observer, redact };
+  const accessLog = config.log.accessLog ? accessLogWriter(log) : undefined;
+  const dataPlane = {
+    config,
+    chain,
+    forwarder,
+    upgrades,
+    clientAddress,
+    state,
+    log,
+    observer,
+    redact,
+    accessLog,
+  };
   const server = createDataPlane(dataPlane);
   const admin = createAdminPlane(config, state, telemetry?.scrape);
 

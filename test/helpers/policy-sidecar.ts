@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
+import { accessLogWriter } from "../../sidecar/access-log.ts";
 import { composeChain, type Policy } from "../../sidecar/chain.ts";
 import { clientAddressResolver } from "../../sidecar/client-address.ts";
 import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
@@ -54,7 +55,17 @@ export async function startPolicySidecar(
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
   const state = { draining: false, inFlight: 0 };
-  const server = createDataPlane({ config, chain, forwarder, upgrades, clientAddress, state, log });
+  const accessLog = config.log.accessLog ? accessLogWriter(log) : undefined;
+  const server = createDataPlane({
+    config,
+    chain,
+    forwarder,
+    upgrades,
+    clientAddress,
+    state,
+    log,
+    accessLog,
+  });
   server.listen({ host: "127.0.0.1", port: 0 });
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
