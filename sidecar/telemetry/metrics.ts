@@ -1,10 +1,13 @@
-import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from "@opentelemetry/api";
+import type { Attributes, Counter, Histogram, Meter } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./observer.ts";
 
 /**
  * The sidecar's metrics, recorded with instruments created once and attribute objects cached per
  * (method, status, route) and per decision, so a request allocates nothing here after warm-up.
+ * The SDK hashes a record's attributes on every call (several µs each), so the per-request counts
+ * (active requests, decisions) are kept in plain maps and reported by observable instruments when
+ * a reader collects; a request makes one SDK call, the duration record.
  * Names follow the HTTP semantic conventions:
  * https://opentelemetry.io/docs/specs/semconv/http/http-metrics/
  */
@@ -27,31 +30,47 @@ const KNOWN_METHODS = new Set([
 
 interface Instruments {
   duration: Histogram;
-  active: UpDownCounter;
   upstreamErrors: Counter;
-  decisions: Counter;
   rateLimitRejections: Counter;
   quotaRejections: Counter;
 }
 
-function createInstruments(meter: Meter): Instruments {
+/** Counts kept between collections: active requests by method, decisions by their attributes. */
+interface Counts {
+  active: Map<string, number>;
+  decisions: Map<Attributes, number>;
+}
+
+function createInstruments(
+  meter: Meter,
+  counts: Counts,
+  forMethod: (method: string) => Attributes,
+): Instruments {
+  meter
+    .createObservableUpDownCounter("http.server.active_requests", {
+      unit: "{request}",
+      description: "Number of active HTTP server requests.",
+    })
+    .addCallback((result) => {
+      for (const [method, active] of counts.active) result.observe(active, forMethod(method));
+    });
+  meter
+    .createObservableCounter("podgate.policy.decisions", {
+      unit: "{decision}",
+      description: "Policy chain decisions, by deciding policy and outcome (allow, deny, respond).",
+    })
+    .addCallback((result) => {
+      for (const [attributes, total] of counts.decisions) result.observe(total, attributes);
+    });
   return {
     duration: meter.createHistogram("http.server.request.duration", {
       unit: "s",
       description: "Duration of HTTP server requests.",
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     }),
-    active: meter.createUpDownCounter("http.server.active_requests", {
-      unit: "{request}",
-      description: "Number of active HTTP server requests.",
-    }),
     upstreamErrors: meter.createCounter("podgate.upstream.errors", {
       unit: "{error}",
       description: "Requests that failed reaching the app, by error code.",
-    }),
-    decisions: meter.createCounter("podgate.policy.decisions", {
-      unit: "{decision}",
-      description: "Policy chain decisions, by deciding policy and outcome (allow, deny, respond).",
     }),
     rateLimitRejections: meter.createCounter("podgate.ratelimit.rejections", {
       unit: "{request}",
@@ -66,7 +85,7 @@ function createInstruments(meter: Meter): Instruments {
 
 /** Creates the metrics observer. */
 export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeObserver {
-  const instruments = createInstruments(meter);
+  const counts: Counts = { active: new Map(), decisions: new Map() };
   const routes = config.routes?.map((route) => route.path) ?? [];
   const methodAttributes = new Map<string, Attributes>();
   const durationAttributes = new Map<string, Map<number, Attributes>>();
@@ -114,28 +133,39 @@ export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeOb
     return attributes;
   };
 
+  const instruments = createInstruments(meter, counts, forMethod);
   return {
     onRequestStart(exchange: ObservedExchange) {
-      instruments.active.add(1, forMethod(methodOf(exchange.method)));
+      const method = methodOf(exchange.method);
+      counts.active.set(method, (counts.active.get(method) ?? 0) + 1);
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
       const method = methodOf(exchange.method);
-      instruments.active.add(-1, forMethod(method));
+      counts.active.set(method, (counts.active.get(method) ?? 0) - 1);
       const seconds = (performance.now() - exchange.started) / 1000;
       instruments.duration.record(seconds, forDuration(method, status, exchange.routeIndex));
-      recordDecision(instruments, exchange.decision, forDecision(exchange.decision));
+      recordDecision(instruments, counts, exchange.decision, forDecision(exchange.decision));
     },
   };
 }
 
-function recordDecision(instruments: Instruments, decision: string, attributes: Attributes): void {
+function count(counts: Counts, attributes: Attributes): void {
+  counts.decisions.set(attributes, (counts.decisions.get(attributes) ?? 0) + 1);
+}
+
+function recordDecision(
+  instruments: Instruments,
+  counts: Counts,
+  decision: string,
+  attributes: Attributes,
+): void {
   if (decision.startsWith("error:")) {
     instruments.upstreamErrors.add(1, attributes);
-    instruments.decisions.add(1, ALLOW);
+    count(counts, ALLOW);
     return;
   }
   if (decision.startsWith("reject:")) return;
-  instruments.decisions.add(1, attributes);
+  count(counts, attributes);
   if (decision.startsWith("deny:rate-limit:")) instruments.rateLimitRejections.add(1, attributes);
   else if (decision.startsWith("deny:quota:")) instruments.quotaRejections.add(1, attributes);
 }
