@@ -47,6 +47,8 @@ export interface StartOptions {
   telemetry?: Omit<TelemetryOptions, "config" | "redact">;
   /** Issue 7, test seam: where audit records go instead of `config.audit.file`. */
   auditStream?: NodeJS.WritableStream;
+  /** Test seam: compiles the chain instead of compilePolicies (injected clocks, stand-in policies). */
+  policies?: (config: SidecarConfig, deps: PolicyDependencies) => Policy[];
 }
 
 /** What compiled policies share: the counter store, the logger, and a signal that stops file watchers. */
@@ -90,7 +92,9 @@ export async function startSidecar(
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
   const store = new MemoryCounterStore();
   const watchers = new AbortController();
-  const chain = composeChain(compilePolicies(config, { store, log, signal: watchers.signal }));
+  const chain = composeChain(
+    (options.policies ?? compilePolicies)(config, { store, log, signal: watchers.signal }),
+  );
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
   // --- issue 7: redaction, telemetry (loaded only when on) and the audit log ---
   const redact = compileRedactor(config.redact.patterns);

@@ -1,17 +1,11 @@
-import { once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
-import { accessLogWriter } from "../../sidecar/access-log.ts";
-import { composeChain, type Policy } from "../../sidecar/chain.ts";
-import { clientAddressResolver } from "../../sidecar/client-address.ts";
+import type { Policy } from "../../sidecar/chain.ts";
 import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
-import { createDataPlane } from "../../sidecar/data-plane.ts";
-import { createForwarder } from "../../sidecar/forward.ts";
+import { startSidecar } from "../../sidecar/main.ts";
 import { bodyLimit } from "../../sidecar/policies/body-limit.ts";
 import { routeAllowlist } from "../../sidecar/policies/route-allowlist.ts";
-import { createUpgradeForwarder } from "../../sidecar/upgrade.ts";
 
 /** What a test's policy factory gets: the parsed config, the captured log, a signal aborted on close. */
 export interface PolicyFactoryContext {
@@ -20,7 +14,7 @@ export interface PolicyFactoryContext {
   signal: AbortSignal;
 }
 
-/** A data plane on 127.0.0.1:0 running the test's policies between the route allowlist and the body limit. */
+/** A sidecar on 127.0.0.1:0 running the test's policies between the route allowlist and the body limit. */
 export interface PolicySidecar {
   readonly port: number;
   readonly url: string;
@@ -33,9 +27,9 @@ export interface PolicySidecar {
 }
 
 /**
- * Starts createDataPlane in front of `upstreamUrl` with the chain [route allowlist (when `routes` is
- * set), ...the test's policies, body limit]: the place the identity policies take in main.ts, after
- * the allowlist that sets `routeIndex`. `overrides` merge into the config at the top level.
+ * Starts a sidecar (startSidecar) in front of `upstreamUrl` with the chain [route allowlist (when
+ * `routes` is set), ...the test's policies, body limit]: the place the identity policies take in
+ * main.ts, after the allowlist that sets `routeIndex`. `overrides` merge into the config at the top level.
  */
 export async function startPolicySidecar(
   upstreamUrl: string,
@@ -46,44 +40,24 @@ export async function startPolicySidecar(
   const config = parseConfig({
     listener: { host: "127.0.0.1", port: 0 },
     admin: { host: "127.0.0.1", port: 0 },
+    drain: { delayMs: 0, timeoutMs: 2000 },
     ...overrides,
     upstream: { url: upstreamUrl },
   });
-  const stop = new AbortController();
-  const chain = composeChain(chainOf(config, policies({ config, log, signal: stop.signal })));
-  const forwarder = createForwarder(config.upstream);
-  const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
-  const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
-  const state = { draining: false, inFlight: 0 };
-  const accessLog = config.log.accessLog ? accessLogWriter(log) : undefined;
-  const server = createDataPlane({
-    config,
-    chain,
-    forwarder,
-    upgrades,
-    clientAddress,
-    state,
+  const sidecar = await startSidecar(config, {
     log,
-    accessLog,
+    policies: (parsed, deps) =>
+      chainOf(parsed, policies({ config: parsed, log, signal: deps.signal ?? new AbortController().signal })),
   });
-  server.listen({ host: "127.0.0.1", port: 0 });
-  await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
   return {
-    port,
-    url: `${config.listener.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
+    port: sidecar.data.port,
+    url: `${config.listener.tls === undefined ? "http" : "https"}://127.0.0.1:${sidecar.data.port}`,
     config,
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     },
     logText: () => lines.join("\n"),
-    async close() {
-      stop.abort();
-      server.closeAllConnections();
-      upgrades.destroyAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await forwarder.close();
-    },
+    close: () => sidecar.close(),
   };
 }
 

@@ -1,23 +1,20 @@
-import { EventEmitter, once } from "node:events";
+import { EventEmitter } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import pino from "pino";
-import { composeChain, type Identity, type Policy, type RequestContext } from "../../sidecar/chain.ts";
-import { clientAddressResolver } from "../../sidecar/client-address.ts";
+import type { Identity, Policy, RequestContext } from "../../sidecar/chain.ts";
 import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
-import { createDataPlane, type GatewayState } from "../../sidecar/data-plane.ts";
-import { createForwarder } from "../../sidecar/forward.ts";
+import type { GatewayState } from "../../sidecar/data-plane.ts";
+import { startSidecar } from "../../sidecar/main.ts";
 import { type TrafficDependencies, trafficPolicies } from "../../sidecar/policies/traffic.ts";
-import { createUpgradeForwarder } from "../../sidecar/upgrade.ts";
 
-/** A data plane on 127.0.0.1:0 whose chain is the traffic policies of `policies` (wired as main.ts does). */
+/** A sidecar on 127.0.0.1:0 whose chain is the traffic policies of `policies`. */
 export interface TrafficSidecar {
   readonly url: string;
   readonly port: number;
   readonly config: SidecarConfig;
   /** The traffic policies, in chain order, for inspecting their state. */
   readonly policies: readonly Policy[];
-  readonly state: GatewayState;
+  readonly state: Readonly<GatewayState>;
   /** Sends one request on its own connection and reads the whole response. */
   request(path: string, options?: TrafficRequestOptions): Promise<TrafficResponse>;
   close(): Promise<void>;
@@ -47,47 +44,38 @@ export interface TrafficSidecarOptions {
   deps?: TrafficDependencies;
 }
 
-/** Starts a data plane in front of `upstreamUrl` with [...before, ...trafficPolicies(config, deps)]. */
+/** Starts a sidecar (startSidecar) in front of `upstreamUrl` with [...before, ...trafficPolicies(config, deps)]. */
 export async function startTrafficSidecar(
   upstreamUrl: string,
   options: TrafficSidecarOptions,
 ): Promise<TrafficSidecar> {
   const config = parseConfig({
     listener: { host: "127.0.0.1", port: 0 },
+    admin: { host: "127.0.0.1", port: 0 },
+    drain: { delayMs: 0, timeoutMs: 2000 },
+    log: { accessLog: false },
+    telemetry: { metrics: false, tracing: false },
     upstream: { url: upstreamUrl },
     ...options.config,
     policies: options.policies,
   });
-  const policies = trafficPolicies(config, options.deps);
-  const state: GatewayState = { draining: false, inFlight: 0 };
-  const forwarder = createForwarder(config.upstream);
-  const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
-  const server = createDataPlane({
-    config,
-    chain: composeChain([...(options.before ?? []), ...policies]),
-    forwarder,
-    upgrades,
-    clientAddress: clientAddressResolver(config.forwarding.trustedProxies),
-    state,
+  let policies: Policy[] = [];
+  const sidecar = await startSidecar(config, {
     log: pino({ level: "silent" }),
+    policies: (parsed, deps) => {
+      policies = trafficPolicies(parsed, options.deps ?? { store: deps.store });
+      return [...(options.before ?? []), ...policies];
+    },
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${sidecar.data.port}`;
   return {
     url,
-    port,
+    port: sidecar.data.port,
     config,
     policies,
-    state,
+    state: sidecar.state,
     request: (path, requestOptions = {}) => send(`${url}${path}`, requestOptions),
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      upgrades.destroyAll();
-      await forwarder.close();
-    },
+    close: () => sidecar.close(),
   };
 }
 
