@@ -139,15 +139,23 @@ function connectionTokens(value: string, previous: string[] | undefined): string
 
 /** Removes, in place, the headers that Connection named (they are hop-by-hop too). */
 function removeNamed(upstream: string[], named: readonly string[]): void {
+  removeHeaders(
+    upstream,
+    named.filter((name) => name !== "host" && name !== "content-length"),
+  );
+}
+
+/** Removes, in place, every header whose lower-case name is in `lowerNames`. */
+function removeHeaders(list: string[], lowerNames: readonly string[]): void {
+  if (lowerNames.length === 0) return;
   let write = 0;
-  for (let read = 0; read < upstream.length; read += 2) {
-    const name = upstream[read] as string;
-    const lower = name.toLowerCase();
-    if (named.includes(lower) && lower !== "host" && lower !== "content-length") continue;
-    upstream[write++] = name;
-    upstream[write++] = upstream[read + 1] as string;
+  for (let read = 0; read < list.length; read += 2) {
+    const name = list[read] as string;
+    if (lowerNames.includes(name.toLowerCase())) continue;
+    list[write++] = name;
+    list[write++] = list[read + 1] as string;
   }
-  upstream.length = write;
+  list.length = write;
 }
 
 /** A request id we keep: 1 to 128 characters of letters, digits and `._:-`. */
@@ -194,17 +202,8 @@ function quoted(value: string): string {
 
 /** Applies policy edits to a flat header list, in place: remove, then set (replace), then add. */
 export function applyEdits(list: string[], edits: HeaderEdits): void {
-  const replaced = new Set<string>();
-  for (const name of edits.remove) replaced.add(name.toLowerCase());
-  for (let i = 0; i < edits.set.length; i += 2) replaced.add((edits.set[i] as string).toLowerCase());
-  if (replaced.size > 0) {
-    let write = 0;
-    for (let read = 0; read < list.length; read += 2) {
-      if (replaced.has((list[read] as string).toLowerCase())) continue;
-      list[write++] = list[read] as string;
-      list[write++] = list[read + 1] as string;
-    }
-    list.length = write;
-  }
+  const replaced = edits.remove.map((name) => name.toLowerCase());
+  for (let i = 0; i < edits.set.length; i += 2) replaced.push((edits.set[i] as string).toLowerCase());
+  removeHeaders(list, replaced);
   list.push(...edits.set, ...edits.add);
 }
