@@ -34,16 +34,8 @@ export const TARGET_NAMES = [
 /** A target's name. */
 export type TargetName = (typeof TARGET_NAMES)[number];
 
-/** Targets run when `--only` is not given. */
-export const DEFAULT_TARGETS: readonly TargetName[] = [
-  "direct",
-  "podgate",
-  "podgate+accesslog",
-  "podgate+policies",
-  "podgate+telemetry",
-  "nginx",
-  "haproxy",
-];
+/** Targets run when `--only` is not given: all but the bare undici proxy, which is run on request. */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== "undici-min");
 
 /** Heap flags for the Node proxies: the sidecar's production settings (see perf notes §3, §7.5). */
 export const NODE_PROXY_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=64"];
