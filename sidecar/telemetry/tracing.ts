@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   createTraceState,
   ROOT_CONTEXT,
@@ -16,7 +17,8 @@ import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./o
  * Traces, built by hand and only for sampled requests (perf notes §2). The sampling decision comes
  * first, from the incoming W3C `traceparent` (https://www.w3.org/TR/trace-context/) and a ratio
  * coin; an unsampled request gets no span object, no context, no AsyncLocalStorage: its
- * `traceparent`, `tracestate` and `baggage` reach the app untouched, as end-to-end headers. A
+ * `traceparent`, `tracestate` and `baggage` reach the app untouched, as end-to-end headers, and a
+ * request without a valid `traceparent` gets a new one with the sampled flag off. A
  * sampled request gets a server span (parent: the caller's span), a client span for the upstream
  * call whose id replaces `traceparent` towards the app, and the policy decision as a span event.
  */
@@ -109,12 +111,14 @@ export function tracingObserver(options: TracingOptions): ExchangeObserver {
     onRequestStart(exchange: ObservedExchange) {
       const header = rawHeader(exchange.req.rawHeaders, "traceparent");
       const parent = header === undefined ? undefined : parseTraceparent(header);
+      // A traceparent we cannot parse starts a new trace, and its tracestate goes with it (W3C §3.3, §3.5).
+      if (header !== undefined && parent === undefined) removeHeader(exchange.upstreamHeaders, "tracestate");
       const sampled =
         parent !== undefined && sampling.parentBased
           ? (parent.traceFlags & 1) === 1
           : sampling.ratio > 0 && random() < sampling.ratio;
-      if (!sampled) return;
-      exchange.trace = startServerSpan(tracer, exchange, parent, redact);
+      if (sampled) exchange.trace = startServerSpan(tracer, exchange, parent, redact);
+      else if (parent === undefined) setTraceparent(exchange.upstreamHeaders, unsampledRoot());
     },
     onForward(exchange: ObservedExchange) {
       const spans = exchange.trace as RequestSpans | undefined;
@@ -171,6 +175,31 @@ function startServerSpan(
     context,
   );
   return { server, client: undefined };
+}
+
+/**
+ * The context of a new trace that is not sampled. The app receives it as `traceparent` with the
+ * sampled flag off, so a parent-based sampler in the app agrees with ours instead of starting traces
+ * of its own, and the app's logs still carry a trace id (what an OpenTelemetry SDK does for a root
+ * request it does not sample). Ids are random (crypto.randomUUID draws from a cached pool); the
+ * UUID's fixed version and variant nibbles are outside the rightmost 7 bytes of the trace id,
+ * which W3C trace-context level 2 asks to be random.
+ */
+function unsampledRoot(): SpanContext {
+  const trace = randomUUID();
+  const span = randomUUID();
+  return {
+    traceId: `${trace.slice(0, 8)}${trace.slice(9, 13)}${trace.slice(14, 18)}${trace.slice(19, 23)}${trace.slice(24)}`,
+    spanId: `${span.slice(0, 8)}${span.slice(24, 32)}`,
+    traceFlags: 0,
+  };
+}
+
+/** Removes every occurrence of a header from a flat [name, value, ...] list. */
+function removeHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if ((headers[i] as string).toLowerCase() === name) headers.splice(i, 2);
+  }
 }
 
 /** Replaces (or adds) `traceparent` so the app's spans hang below our client span. */

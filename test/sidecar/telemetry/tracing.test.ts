@@ -26,6 +26,18 @@ describe("tracing", () => {
       `GET ${path} HTTP/1.1\r\nHost: a\r\n${headers}Connection: close\r\n\r\n`,
     );
 
+  /** Starts an echo upstream and a sidecar tracing into an in-memory exporter, with this sampling coin. */
+  async function startTracing(random: () => number, config: object = {}): Promise<InMemorySpanExporter> {
+    upstream = await startEchoUpstream();
+    const exporter = new InMemorySpanExporter();
+    sidecar = await startTestSidecar(
+      upstream.url,
+      { telemetry: { metrics: false }, ...config },
+      { telemetry: { spanExporter: exporter, random } },
+    );
+    return exporter;
+  }
+
   it("reads the sampler from OTEL_TRACES_SAMPLER, default parentbased_traceidratio at 1 %", () => {
     expect(samplingFromEnv({})).toEqual({ ratio: 0.01, parentBased: true });
     expect(samplingFromEnv({ OTEL_TRACES_SAMPLER_ARG: "0.5" })).toEqual({ ratio: 0.5, parentBased: true });
@@ -35,13 +47,7 @@ describe("tracing", () => {
   });
 
   it("builds a server span under the caller's span, a client span for the app, and a decision event", async () => {
-    upstream = await startEchoUpstream();
-    const exporter = new InMemorySpanExporter();
-    sidecar = await startTestSidecar(
-      upstream.url,
-      { routes: [{ path: "/cards/*" }], telemetry: { metrics: false } },
-      { telemetry: { spanExporter: exporter, random: () => 1 } },
-    );
+    const exporter = await startTracing(() => 1, { routes: [{ path: "/cards/*" }] });
     await get(
       "/cards/4111111111111111",
       `traceparent: ${PARENT}\r\ntracestate: vendor=x\r\nbaggage: k=v\r\n`,
@@ -77,13 +83,7 @@ describe("tracing", () => {
   });
 
   it("makes no span for an unsampled request and passes traceparent, tracestate and baggage through", async () => {
-    upstream = await startEchoUpstream();
-    const exporter = new InMemorySpanExporter();
-    sidecar = await startTestSidecar(
-      upstream.url,
-      { telemetry: { metrics: false } },
-      { telemetry: { spanExporter: exporter, random: () => 0 } },
-    );
+    const exporter = await startTracing(() => 0);
     await get("/a", `traceparent: ${UNSAMPLED}\r\ntracestate: vendor=x\r\nbaggage: k=v\r\n`);
     await expect.poll(() => sidecar?.state.inFlight).toBe(0);
     expect(exporter.getFinishedSpans()).toEqual([]);
@@ -94,15 +94,33 @@ describe("tracing", () => {
     });
   });
 
+  it("gives an unsampled request without traceparent a new one with the sampled flag off", async () => {
+    const exporter = await startTracing(() => 0.5);
+    await get("/a", "baggage: k=v\r\n");
+    await get("/b");
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    const [first, second] = (upstream?.received ?? []).map((r) => r.headers.traceparent as string);
+    expect(first).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(parseTraceparent(first as string)).toBeDefined();
+    expect(second).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(second?.slice(3, 35)).not.toBe(first?.slice(3, 35));
+    expect(upstream?.received[0]?.headers.baggage).toBe("k=v");
+  });
+
+  it("replaces a malformed traceparent with a new trace and drops its tracestate", async () => {
+    const exporter = await startTracing(() => 0.5);
+    await get("/a", "traceparent: 00-not-a-trace-01\r\ntracestate: vendor=x\r\n");
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    const seen = upstream?.received[0]?.headers;
+    expect(seen?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(seen?.tracestate).toBeUndefined();
+  });
+
   it("samples a request without traceparent by the ratio coin", async () => {
-    upstream = await startEchoUpstream();
-    const exporter = new InMemorySpanExporter();
     let coin = 0;
-    sidecar = await startTestSidecar(
-      upstream.url,
-      { telemetry: { metrics: false } },
-      { telemetry: { spanExporter: exporter, random: () => [0.005, 0.5][coin++ % 2] as number } },
-    );
+    const exporter = await startTracing(() => [0.005, 0.5][coin++ % 2] as number);
     await get("/a");
     await get("/b");
     await expect.poll(() => sidecar?.state.inFlight).toBe(0);
