@@ -15,7 +15,13 @@ export class PodgateError extends Error {
   readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(spec: ErrorSpec, message: string, options?: ErrorOptions) {
+    // Errors are data here: a denial is an expected outcome, built on the request path (a flood of
+    // rate-limited requests builds one each), and a stack trace costs more than the rest of the
+    // denial. The stack of an unexpected failure is kept on its `cause`.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = stackTraceLimit;
     this.headers = options?.headers;
     this.name = spec.code;
     this.code = spec.code;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ERROR_SPECS, PROBLEM_TYPE_BASE } from "../../sidecar/errors.ts";
+import { ERROR_SPECS, PROBLEM_TYPE_BASE, RateLimitedError } from "../../sidecar/errors.ts";
 
 describe("error codes", () => {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
@@ -23,5 +23,15 @@ describe("error codes", () => {
     const slugs = Object.values(ERROR_SPECS).map((spec) => spec.slug);
     expect(new Set(slugs).size).toBe(slugs.length);
     expect(PROBLEM_TYPE_BASE).toBe("https://podgate.io/problems/");
+  });
+
+  it("are built without a stack trace (a denial is data) and keep the cause's stack", () => {
+    const limit = Error.stackTraceLimit;
+    const cause = new Error("socket hang up");
+    const error = new RateLimitedError("too many requests", { cause });
+    expect(error.stack).toBe("PODGATE_TRAFFIC_RATE_LIMITED: too many requests");
+    expect(error.cause).toBe(cause);
+    expect(cause.stack?.split("\n").length).toBeGreaterThan(1);
+    expect(Error.stackTraceLimit).toBe(limit);
   });
 });
