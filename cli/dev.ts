@@ -1,10 +1,10 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import pino from "pino";
 import { parseConfig } from "../sidecar/config.ts";
 import { loadConfig } from "../sidecar/config-file.ts";
 import { ConfigInvalidError, PodgateError } from "../sidecar/errors.ts";
+import { createSidecarLogger } from "../sidecar/logger.ts";
 import { startSidecar } from "../sidecar/main.ts";
 import { createDemoApp } from "./demo-app.ts";
 
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`podgate dev: invalid config:\n  ${lines.join("\n  ")}\n`);
     return 2;
   }
-  const log = pino({ level: config.log.level, base: { component: "sidecar" } });
+  const log = createSidecarLogger(config);
   const sidecar = await startSidecar(config, { log });
   process.stdout.write(
     banner(

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { loadConfig } from "../sidecar/config-file.ts";
 import { ConfigInvalidError, PodgateError } from "../sidecar/errors.ts";
+import { createSidecarLogger } from "../sidecar/logger.ts";
 import { startSidecar } from "../sidecar/main.ts";
 
 const HELP = `usage: podgate sidecar [--config FILE]
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   // before exit: a write per access-log line cost a third of the throughput in the benchmark.
   const destination = pino.destination({ dest: 1, sync: false, minLength: 8192 });
   setInterval(() => destination.flush(), 250).unref();
-  const log = pino({ level: config.log.level, base: { component: "sidecar" } }, destination);
+  const log = createSidecarLogger(config, destination);
   // Listen for signals before anything listens, so a SIGTERM right after startup still drains.
   const firstSignal = signals(log);
   let sidecar: Awaited<ReturnType<typeof startSidecar>>;

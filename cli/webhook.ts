@@ -14,13 +14,14 @@
  */
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import {
   type CertificateOptions,
   ensureCertificates,
   scheduleCertificateChecks,
 } from "../webhooks/certificates.ts";
 import { resolveNativeSidecars } from "../webhooks/cluster-version.ts";
+import { createWebhookLogger } from "../webhooks/logger.ts";
 import { kubeNamespaceLookup } from "../webhooks/namespaces.ts";
 import { createWebhookServer } from "../webhooks/server.ts";
 import { startWebhookTelemetry } from "../webhooks/telemetry.ts";
@@ -139,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const settings = loadSettings(options.settings);
-  const logger = pino({ name: "podgate-webhook" });
+  const logger = createWebhookLogger(settings);
   let kubeConfig: KubeConfig | undefined;
   const kube = () => {
     if (kubeConfig === undefined) {

@@ -4,7 +4,7 @@ import type https from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { accessLogWriter } from "./access-log.ts";
 import { createAdminPlane } from "./admin.ts";
 import { auditLog } from "./audit.ts";
@@ -13,12 +13,13 @@ import { clientAddressResolver } from "./client-address.ts";
 import type { SidecarConfig } from "./config.ts";
 import { createDataPlane, type GatewayState } from "./data-plane.ts";
 import { createForwarder, type Forwarder } from "./forward.ts";
+import { createSidecarLogger } from "./logger.ts";
 import { bodyLimit } from "./policies/body-limit.ts";
 import { edgePolicies } from "./policies/edge.ts";
 import { identityPolicies } from "./policies/identity.ts";
 import { routeAllowlist } from "./policies/route-allowlist.ts";
 import { trafficPolicies } from "./policies/traffic.ts";
-import { compileRedactor, PINO_REDACT_PATHS } from "./redact.ts";
+import { compileRedactor } from "./redact.ts";
 import type { CounterStore } from "./store/counter-store.ts";
 import { MemoryCounterStore } from "./store/memory-store.ts";
 import { combineObservers } from "./telemetry/observer.ts";
@@ -39,7 +40,7 @@ export interface RunningSidecar {
 
 /** Options of startSidecar. */
 export interface StartOptions {
-  /** Where logs go; default: pino to stdout at the config's level. */
+  /** Where logs go; default: createSidecarLogger (stdout, redacted). */
   log?: Logger;
   /** How often TLS files are checked for changes, in ms; default 2000. */
   tlsPollMs?: number;
@@ -80,13 +81,7 @@ export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
 ): Promise<RunningSidecar> {
-  const log =
-    options.log ??
-    pino({
-      level: config.log.level,
-      base: { component: "sidecar" },
-      redact: { paths: PINO_REDACT_PATHS, censor: "[redacted]" },
-    });
+  const log = options.log ?? createSidecarLogger(config);
   const state: GatewayState = { draining: false, inFlight: 0 };
   const forwarder = createForwarder(config.upstream);
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);

@@ -1,3 +1,5 @@
+import type { LoggerOptions } from "pino";
+
 /**
  * Redaction of what we log: credentials never appear, card numbers are masked to their first 6 and
  * last 4 digits (PCI DSS v4 3.4.1), and extra patterns configured per zone (a US SSN for hipaa) are
@@ -104,30 +106,42 @@ export function redactHeaders(
 
 /**
  * Deep-copies a log object for the logs that are not on the hot path (webhook decisions, errors):
- * fields named like a credential become "[redacted]", every string goes through the redactor.
+ * fields named like a credential become "[redacted]", every string goes through the redactor, and
+ * an error stays an error of its class with its message, stack, cause and own fields redacted.
  */
 export function redactValue(value: unknown, redact: Redactor = maskCardNumbers, depth = 0): unknown {
   if (typeof value === "string") return redact(value);
   if (depth > 8 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, redact, depth + 1));
-  if (value instanceof Error) return { type: value.name, message: redact(value.message) };
-  const out: Record<string, unknown> = {};
+  const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value)) : {}) as Record<
+    string,
+    unknown
+  >;
   for (const [key, child] of Object.entries(value)) {
     out[key] = isSecretName(key) ? "[redacted]" : redactValue(child, redact, depth + 1);
+  }
+  if (value instanceof Error) {
+    // message, stack and cause are own but not enumerable: copy them the same way.
+    for (const key of ["message", "stack", "cause"] as const) {
+      if (value[key] === undefined) continue;
+      const redacted = redactValue(value[key], redact, depth + 1);
+      Object.defineProperty(out, key, { value: redacted, writable: true, configurable: true });
+    }
   }
   return out;
 }
 
-/** pino `redact` paths for the sidecar's own logs, in case a header object is ever logged. */
-export const PINO_REDACT_PATHS = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'req.headers["x-api-key"]',
-  "headers.authorization",
-  "headers.cookie",
-  'headers["x-api-key"]',
-  "authorization",
-  "cookie",
-  "token",
-  "apiKey",
-];
+/**
+ * pino hooks that pass every log call's arguments (the message, its format arguments, the merged
+ * object, an error) through {@link redactValue}, so no logger call can write a credential, a card
+ * number or a zone's pattern. The access log does not pass here: it redacts its own fields.
+ * @example pino({ hooks: redactingLogHooks(compileRedactor(patterns)) })
+ */
+export function redactingLogHooks(redact: Redactor): NonNullable<LoggerOptions["hooks"]> {
+  return {
+    logMethod(args, method) {
+      const redacted = args.map((arg) => redactValue(arg, redact)) as typeof args;
+      method.apply(this, redacted);
+    },
+  };
+}

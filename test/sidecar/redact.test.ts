@@ -53,16 +53,23 @@ describe("redaction", () => {
   });
 
   it("redacts nested log objects for the webhook and error logs", () => {
-    expect(
-      redactValue({
-        pod: "p",
-        annotations: { token: "t", note: "card 4111111111111111" },
-        err: new Error("x"),
-      }),
-    ).toEqual({
+    const cause = new Error("socket 4111111111111111");
+    const redacted = redactValue({
+      pod: "p",
+      annotations: { token: "t", note: "card 4111111111111111" },
+      err: Object.assign(new RangeError("pan 4111111111111111", { cause }), { apiKey: "k", code: "E1" }),
+    }) as { err: RangeError & { apiKey: string; code: string; cause: Error } };
+    expect(redacted).toMatchObject({
       pod: "p",
       annotations: { token: "[redacted]", note: "card 411111******1111" },
-      err: { type: "Error", message: "x" },
+    });
+    expect(redacted.err).toBeInstanceOf(RangeError);
+    expect(redacted.err.message).toBe("pan 411111******1111");
+    expect(redacted.err.stack).toMatch(/^RangeError: pan 411111\*{6}1111\n\s+at /);
+    expect(redacted.err.cause.message).toBe("socket 411111******1111");
+    expect({ apiKey: redacted.err.apiKey, code: redacted.err.code }).toEqual({
+      apiKey: "[redacted]",
+      code: "E1",
     });
   });
 });

@@ -189,8 +189,8 @@ export function webPod(namespace: string, annotations: Record<string, string> = 
   };
 }
 
-/** A pino logger whose JSON lines land in `lines`. */
-export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+/** A stream for a pino logger whose JSON lines land in `lines`. */
+export function capturingStream(): { stream: Writable; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -199,5 +199,11 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
       done();
     },
   });
+  return { stream, lines };
+}
+
+/** A pino logger whose JSON lines land in `lines`. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const { stream, lines } = capturingStream();
   return { logger: pino({ level: "info" }, stream), lines };
 }
