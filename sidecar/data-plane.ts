@@ -282,7 +282,7 @@ function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): v
   if (exchange.onDone !== undefined) for (const done of exchange.onDone) done(exchange.res.statusCode);
   options.observer?.onRequestEnd(exchange, exchange.res.statusCode, bytes);
   if (options.accessLog === undefined) return;
-  options.accessLog({
+  options.accessLog.write({
     method: exchange.method,
     path: (options.redact ?? maskCardNumbers)(exchange.path),
     status: exchange.res.statusCode,

@@ -132,7 +132,7 @@ export async function startSidecar(
     forwarder,
     upgrades,
     store,
-    observers: [() => telemetry?.shutdown(), () => audit?.close()],
+    observers: [() => telemetry?.shutdown(), () => audit?.close(), () => accessLog?.flush()],
     stopWatching: () => {
       stopWatching();
       watchers.abort();
@@ -165,7 +165,7 @@ interface Parts {
   admin: FastifyInstance;
   forwarder: Forwarder;
   upgrades: UpgradeForwarder;
-  observers: Array<() => Promise<void> | undefined>;
+  observers: Array<() => Promise<void> | void>;
 }
 
 interface DrainOptions {

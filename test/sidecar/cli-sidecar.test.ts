@@ -174,6 +174,17 @@ describe("podgate sidecar: config sources", () => {
     expect(upstream.received.map((r) => r.url)).toEqual(["/through"]);
   });
 
+  it("prints the access line of a request it answered just before SIGTERM (lines held for batching are flushed)", async () => {
+    upstream = await startEchoUpstream();
+    sidecar = await startSidecarProcess({ upstream: { url: upstream.url } });
+    const response = await fetchOnce(`${sidecar.url}/last`);
+    expect(response.status).toBe(200);
+    sidecar.proc.signal("SIGTERM");
+    expect(await sidecar.proc.exited).toEqual({ code: 0, signal: null });
+    const access = sidecar.proc.records.filter((record) => record.msg === "access");
+    expect(access.map((record) => record.path)).toEqual(["/last"]);
+  });
+
   it("prefers --config over PODGATE_CONFIG", async () => {
     upstream = await startEchoUpstream();
     sidecar = await startSidecarProcess(
