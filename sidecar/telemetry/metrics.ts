@@ -1,13 +1,15 @@
-import type { Attributes, Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { Attributes, Counter, Meter } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./observer.ts";
+import { type HistogramSeries, type RequestHistogram, requestHistogram } from "./request-histogram.ts";
 
 /**
- * The sidecar's metrics, recorded with instruments created once and attribute objects cached per
- * (method, status, route) and per decision, so a request allocates nothing here after warm-up.
- * The SDK hashes a record's attributes on every call (several µs each), so the per-request counts
- * (active requests, decisions) are kept in plain maps and reported by observable instruments when
- * a reader collects; a request makes one SDK call, the duration record.
+ * The sidecar's metrics, with attribute objects cached per (method, status, route) and per
+ * decision, so a request allocates nothing here after warm-up. The SDK hashes a record's attributes
+ * on every call (several µs each), so a request makes no SDK call: the duration goes into
+ * request-histogram.ts (a MetricProducer every reader collects), and the counts of active requests
+ * and decisions are kept in plain maps and reported by observable instruments when a reader
+ * collects. Only the rare paths (upstream errors, rate-limit and quota rejections) use SDK counters.
  * Names follow the HTTP semantic conventions:
  * https://opentelemetry.io/docs/specs/semconv/http/http-metrics/
  */
@@ -29,7 +31,6 @@ const KNOWN_METHODS = new Set([
 ]);
 
 interface Instruments {
-  duration: Histogram;
   upstreamErrors: Counter;
   rateLimitRejections: Counter;
   quotaRejections: Counter;
@@ -63,11 +64,6 @@ function createInstruments(
       for (const [attributes, total] of counts.decisions) result.observe(total, attributes);
     });
   return {
-    duration: meter.createHistogram("http.server.request.duration", {
-      unit: "s",
-      description: "Duration of HTTP server requests.",
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    }),
     upstreamErrors: meter.createCounter("podgate.upstream.errors", {
       unit: "{error}",
       description: "Requests that failed reaching the app, by error code.",
@@ -83,12 +79,27 @@ function createInstruments(
   };
 }
 
+/** The request-duration histogram, created before the readers that collect it. */
+export function durationHistogram(): RequestHistogram {
+  return requestHistogram({
+    name: "http.server.request.duration",
+    unit: "s",
+    description: "Duration of HTTP server requests.",
+    boundaries: DURATION_BUCKETS,
+    scope: "podgate",
+  });
+}
+
 /** Creates the metrics observer. */
-export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeObserver {
+export function metricsObserver(
+  meter: Meter,
+  config: SidecarConfig,
+  histogram: RequestHistogram,
+): ExchangeObserver {
   const counts: Counts = { active: new Map(), decisions: new Map() };
   const routes = config.routes?.map((route) => route.path) ?? [];
   const methodAttributes = new Map<string, Attributes>();
-  const durationAttributes = new Map<string, Map<number, Attributes>>();
+  const durationSeries = new Map<string, Map<number, HistogramSeries>>();
   const decisionAttributes = new Map<string, Attributes>();
 
   const methodOf = (method: string) => (KNOWN_METHODS.has(method) ? method : "_OTHER");
@@ -100,24 +111,26 @@ export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeOb
     }
     return attributes;
   };
-  const forDuration = (method: string, status: number, routeIndex: number): Attributes => {
-    let byKey = durationAttributes.get(method);
+  const forDuration = (method: string, status: number, routeIndex: number): HistogramSeries => {
+    let byKey = durationSeries.get(method);
     if (byKey === undefined) {
       byKey = new Map();
-      durationAttributes.set(method, byKey);
+      durationSeries.set(method, byKey);
     }
     const key = status * 1024 + routeIndex + 1;
-    let attributes = byKey.get(key);
-    if (attributes === undefined) {
+    let series = byKey.get(key);
+    if (series === undefined) {
       const route = routes[routeIndex];
-      attributes = Object.freeze({
-        "http.request.method": method,
-        "http.response.status_code": status,
-        ...(route === undefined ? {} : { "http.route": route }),
-      });
-      byKey.set(key, attributes);
+      series = histogram.series(
+        Object.freeze({
+          "http.request.method": method,
+          "http.response.status_code": status,
+          ...(route === undefined ? {} : { "http.route": route }),
+        }),
+      );
+      byKey.set(key, series);
     }
-    return attributes;
+    return series;
   };
   const forDecision = (decision: string): Attributes => {
     let attributes = decisionAttributes.get(decision);
@@ -143,7 +156,7 @@ export function metricsObserver(meter: Meter, config: SidecarConfig): ExchangeOb
       const method = methodOf(exchange.method);
       counts.active.set(method, (counts.active.get(method) ?? 0) - 1);
       const seconds = (performance.now() - exchange.started) / 1000;
-      instruments.duration.record(seconds, forDuration(method, status, exchange.routeIndex));
+      histogram.record(forDuration(method, status, exchange.routeIndex), seconds);
       recordDecision(instruments, counts, exchange.decision, forDecision(exchange.decision));
     },
   };

@@ -4,7 +4,11 @@ import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { envDetector, hostDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import {
+  type IMetricReader,
+  type MetricProducer,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   AlwaysOnSampler,
@@ -15,7 +19,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
-import { metricsObserver } from "./metrics.ts";
+import { durationHistogram, metricsObserver } from "./metrics.ts";
 import { combineObservers, type ExchangeObserver } from "./observer.ts";
 import { samplingFromEnv, tracingObserver } from "./tracing.ts";
 
@@ -38,8 +42,11 @@ export interface TelemetryOptions {
   env?: NodeJS.ProcessEnv;
   /** Export spans here, one by one, instead of OTLP (tests: InMemorySpanExporter); turns tracing on. */
   spanExporter?: SpanExporter;
-  /** More metric readers (tests: a PeriodicExportingMetricReader over InMemoryMetricExporter). */
-  metricReaders?: IMetricReader[];
+  /**
+   * More metric readers (tests: a PeriodicExportingMetricReader over InMemoryMetricExporter), made
+   * with the producers every reader must collect besides the SDK (the request-duration histogram).
+   */
+  metricReaders?: (metricProducers: MetricProducer[]) => IMetricReader[];
   /** The sampling coin; default Math.random. */
   random?: () => number;
 }
@@ -78,30 +85,33 @@ function spanProcessors(options: TelemetryOptions, env: NodeJS.ProcessEnv): Span
   return url === undefined ? [] : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) })];
 }
 
-function metricReaders(options: TelemetryOptions, env: NodeJS.ProcessEnv, prometheus?: PrometheusExporter) {
-  const readers: IMetricReader[] = [...(options.metricReaders ?? [])];
-  if (prometheus !== undefined) readers.push(prometheus);
+/** The readers: the test seam's, Prometheus (always, for /metrics), and OTLP when an endpoint is set. */
+function metricReaders(options: TelemetryOptions, env: NodeJS.ProcessEnv, metricProducers: MetricProducer[]) {
+  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
+  const readers: IMetricReader[] = [...(options.metricReaders?.(metricProducers) ?? []), prometheus];
   const url = otlpUrl(env, "metrics");
   if (url !== undefined && env.OTEL_METRICS_EXPORTER !== "none") {
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter({ url }),
         exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000,
+        metricProducers,
       }),
     );
   }
-  return readers;
+  return { prometheus, readers };
 }
 
 /** Starts the SDK and returns the data-plane observer and the scrape handler. */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const { config } = options;
-  const prometheus = config.telemetry.metrics
-    ? new PrometheusExporter({ preventServerStart: true })
-    : undefined;
+  const histogram = config.telemetry.metrics ? durationHistogram() : undefined;
+  const { prometheus, readers } =
+    histogram === undefined
+      ? { prometheus: undefined, readers: [] }
+      : metricReaders(options, env, [histogram.producer]);
   const processors = spanProcessors(options, env);
-  const readers = config.telemetry.metrics ? metricReaders(options, env, prometheus) : [];
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || "podgate-sidecar",
     resource: resourceFromAttributes(podAttributes(env)),
@@ -118,7 +128,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   });
   sdk.start();
   const observer = combineObservers([
-    readers.length > 0 ? metricsObserver(metrics.getMeter("podgate"), config) : undefined,
+    histogram === undefined ? undefined : metricsObserver(metrics.getMeter("podgate"), config, histogram),
     processors.length > 0
       ? tracingObserver({
           tracer: trace.getTracer("podgate"),

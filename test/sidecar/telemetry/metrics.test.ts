@@ -1,6 +1,7 @@
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
+  type MetricProducer,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { afterEach, describe, expect, it } from "vitest";
@@ -83,19 +84,23 @@ describe("metrics", () => {
   it("counts upstream errors by code, asserted through an in-memory exporter", async () => {
     upstream = await startEchoUpstream();
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    let reader: PeriodicExportingMetricReader | undefined;
+    const metricReaders = (metricProducers: MetricProducer[]) => {
+      reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, metricProducers });
+      return [reader];
+    };
     const deadUrl = upstream.url;
     await upstream.close();
     upstream = await startEchoUpstream();
     sidecar = await startTestSidecar(
       deadUrl,
       { upstream: { connectTimeoutMs: 500 } },
-      { telemetry: { metricReaders: [reader] } },
+      { telemetry: { metricReaders } },
     );
     const reply = await get("/x");
     expect(reply.status).toBe(503);
     await expect.poll(() => sidecar.state.inFlight).toBe(0);
-    await reader.forceFlush();
+    await reader?.forceFlush();
     const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
     const errors = metrics.find((m) => m.descriptor.name === "podgate.upstream.errors");
     expect(errors?.dataPoints).toEqual([
