@@ -100,12 +100,29 @@ describe("tracing", () => {
     await get("/b");
     await expect.poll(() => sidecar?.state.inFlight).toBe(0);
     expect(exporter.getFinishedSpans()).toEqual([]);
-    const [first, second] = (upstream?.received ?? []).map((r) => r.headers.traceparent as string);
+    const received = upstream?.received ?? [];
+    const [first, second] = received.map((r) => r.headers.traceparent as string);
     expect(first).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     expect(parseTraceparent(first as string)).toBeDefined();
     expect(second).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     expect(second?.slice(3, 35)).not.toBe(first?.slice(3, 35));
-    expect(upstream?.received[0]?.headers.baggage).toBe("k=v");
+    // The trace id is the request id (a UUID the data plane generated), so logs and traces meet.
+    const requestId = String(received[0]?.headers["x-request-id"]);
+    expect(first?.slice(3, 35)).toBe(requestId.replaceAll("-", ""));
+    expect(received[0]?.headers.baggage).toBe("k=v");
+  });
+
+  it("takes a random trace id when the request id is not a UUID or is the all-zero UUID", async () => {
+    await startTracing(() => 0.5);
+    await get("/a", "x-request-id: order-42\r\n");
+    await get("/b", "x-request-id: 00000000-0000-0000-0000-000000000000\r\n");
+    await get("/c", "x-request-id: 0af76519-16cd-43dd-8448-eb211c80319c\r\n");
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    const ids = (upstream?.received ?? []).map((r) => parseTraceparent(r.headers.traceparent as string));
+    expect(ids.every((id) => id !== undefined && id.traceFlags === 0)).toBe(true);
+    expect(ids[0]?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(ids[1]?.traceId).not.toBe("0".repeat(32));
+    expect(ids[2]?.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
   });
 
   it("replaces a malformed traceparent with a new trace and drops its tracestate", async () => {
