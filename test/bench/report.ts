@@ -90,6 +90,31 @@ function row(
   return `| ${cells.join(" | ")} |`;
 }
 
+/**
+ * Each target's median result over the rounds (by wrk req/s; a failed round counts as slowest),
+ * in run order. With one round, that round's results.
+ */
+export function medianRound(rounds: readonly TargetResult[][]): TargetResult[] {
+  const first = rounds[0] ?? [];
+  return first.map((result) => {
+    const all = rounds
+      .map((round) => round.find((other) => other.name === result.name))
+      .filter((other): other is TargetResult => other !== undefined)
+      .sort((a, b) => (a.wrk?.requestsPerSec ?? -1) - (b.wrk?.requestsPerSec ?? -1));
+    return all[Math.floor((all.length - 1) / 2)] ?? result;
+  });
+}
+
+/** Every round's req/s per target, so the spread behind each median is visible. */
+export function formatRounds(rounds: readonly TargetResult[][]): string {
+  const names = (rounds[0] ?? []).map((result) => result.name);
+  const lines = names.map((name) => {
+    const values = rounds.map((round) => fixed(round.find((r) => r.name === name)?.wrk?.requestsPerSec, 0));
+    return `- ${name}: ${values.join(", ")} req/s`;
+  });
+  return [`Rounds (the table shows each target's median):`, ...lines].join("\n");
+}
+
 /** The results as a markdown table, one row per target in run order. */
 export function formatTable(results: readonly TargetResult[]): string {
   const direct = find(results, "direct");
