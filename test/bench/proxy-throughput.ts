@@ -172,7 +172,7 @@ async function run(options: BenchOptions, workDir: string, interrupted: AbortSig
     formatMachine(machine),
     formatTable(results),
     ...(options.rounds > 1 ? [formatRounds(rounds)] : []),
-    formatNotes(results, options.durationS),
+    formatNotes(results, options.durationS, WARMUP_S),
     formatChecks(checks),
   ];
   process.stdout.write(`\n${report.join("\n\n")}\n`);

@@ -146,12 +146,12 @@ function targetNotes(result: TargetResult): string[] {
 }
 
 /** Footnotes: how each column was measured, errors and noise seen, and why any target failed. */
-export function formatNotes(results: readonly TargetResult[], durationS: number): string {
+export function formatNotes(results: readonly TargetResult[], durationS: number, warmupS: number): string {
   const lags = results.flatMap((result) =>
     result.fixedRate ? [`${result.name} ${fixed(result.fixedRate.sendLagP99Ms, 3)}`] : [],
   );
   const lines = [
-    `- req/s: \`wrk -t1 -c50 -d${durationS}s\` on core 1 after a 2 s warm-up; proxy on core 0, upstream on core 1.`,
+    `- req/s: \`wrk -t1 -c50 -d${durationS}s\` on core 1 after a ${warmupS} s warm-up; proxy on core 0, upstream on core 1.`,
     `- p50/p99: open loop at ${results[0]?.fixedRate?.rate ?? 1000} req/s for ${durationS} s (after 1 s warm-up), ` +
       "timed from each request's scheduled start; generator on core 1 under SCHED_IDLE.",
     `- generator send-lag p99 in ms (how late it sent, its noise floor): ${lags.join(", ") || DASH}.`,
