@@ -111,7 +111,9 @@ export function redactHeaders(
  */
 export function redactValue(value: unknown, redact: Redactor = maskCardNumbers, depth = 0): unknown {
   if (typeof value === "string") return redact(value);
-  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (depth > 8 || value === null || typeof value !== "object" || value instanceof Date) return value;
+  // Bytes are not text to scan, and copying them key by key would be slow and unreadable.
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, redact, depth + 1));
   const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value)) : {}) as Record<
     string,

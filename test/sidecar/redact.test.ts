@@ -52,6 +52,15 @@ describe("redaction", () => {
     });
   });
 
+  it("keeps dates, and logs bytes as their length rather than copying them", () => {
+    const when = new Date(0);
+    expect(redactValue({ when, body: Buffer.from("4111111111111111"), raw: new ArrayBuffer(4) })).toEqual({
+      when,
+      body: "[16 bytes]",
+      raw: "[4 bytes]",
+    });
+  });
+
   it("redacts nested log objects for the webhook and error logs", () => {
     const cause = new Error("socket 4111111111111111");
     const redacted = redactValue({
