@@ -21,7 +21,7 @@ export interface AccessLogWriter {
 }
 
 /** The most a held line waits before it is handed to the destination. */
-export const ACCESS_LOG_BATCH_MS = 250;
+const ACCESS_LOG_BATCH_MS = 250;
 
 /** What the writer needs of pino's destination: sonic-boom, or any stream. */
 interface Destination {

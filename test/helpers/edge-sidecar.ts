@@ -1,8 +1,8 @@
 import http from "node:http";
-import { Writable } from "node:stream";
 import pino from "pino";
 import { parseConfig } from "../../sidecar/config.ts";
 import { startSidecar } from "../../sidecar/main.ts";
+import { lineSink } from "./log-lines.ts";
 
 /** A sidecar (startSidecar, with the full compiled chain) on a real socket, for the edge policy tests. */
 export interface EdgeSidecar {
@@ -36,15 +36,6 @@ export async function startEdgeSidecar(
     },
     close: () => sidecar.close(),
   };
-}
-
-function lineSink(lines: string[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-      callback();
-    },
-  });
 }
 
 /** A response as a test reads it. */

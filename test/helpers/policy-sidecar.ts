@@ -1,11 +1,11 @@
 import http from "node:http";
-import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import type { Policy } from "../../sidecar/chain.ts";
 import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
 import { startSidecar } from "../../sidecar/main.ts";
 import { bodyLimit } from "../../sidecar/policies/body-limit.ts";
 import { routeAllowlist } from "../../sidecar/policies/route-allowlist.ts";
+import { lineSink } from "./log-lines.ts";
 
 /** What a test's policy factory gets: the parsed config, the captured log, a signal aborted on close. */
 export interface PolicyFactoryContext {
@@ -70,13 +70,7 @@ function chainOf(config: SidecarConfig, policies: Policy[]): Policy[] {
 /** A pino logger whose lines are kept in memory. */
 function capturedLog(): { lines: string[]; log: Logger } {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-      callback();
-    },
-  });
-  return { lines, log: pino({ level: "info" }, sink) };
+  return { lines, log: pino({ level: "info" }, lineSink(lines)) };
 }
 
 /** An answer from the sidecar. */

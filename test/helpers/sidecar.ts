@@ -1,7 +1,7 @@
-import { Writable } from "node:stream";
 import pino from "pino";
 import { parseConfig } from "../../sidecar/config.ts";
 import { type RunningSidecar, type StartOptions, startSidecar } from "../../sidecar/main.ts";
+import { lineSink } from "./log-lines.ts";
 
 /** A sidecar started in-process on 127.0.0.1:0, with its log lines captured. */
 export interface TestSidecar extends RunningSidecar {
@@ -24,12 +24,7 @@ export async function startTestSidecar(
   options: Omit<StartOptions, "log"> = {},
 ): Promise<TestSidecar> {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-      callback();
-    },
-  });
+  const sink = lineSink(lines);
   const upstream = (overrides.upstream as Record<string, unknown> | undefined) ?? {};
   const config = parseConfig({
     listener: { host: "127.0.0.1", port: 0 },

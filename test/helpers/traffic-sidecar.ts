@@ -1,11 +1,12 @@
 import { EventEmitter } from "node:events";
-import http from "node:http";
+import type http from "node:http";
 import pino from "pino";
 import type { Identity, Policy, RequestContext } from "../../sidecar/chain.ts";
 import { parseConfig, type SidecarConfig } from "../../sidecar/config.ts";
 import type { GatewayState } from "../../sidecar/data-plane.ts";
 import { startSidecar } from "../../sidecar/main.ts";
 import { type TrafficDependencies, trafficPolicies } from "../../sidecar/policies/traffic.ts";
+import { fetchOnce } from "./connections.ts";
 
 /** A sidecar on 127.0.0.1:0 whose chain is the traffic policies of `policies`. */
 export interface TrafficSidecar {
@@ -143,23 +144,8 @@ export function finishExchange(context: RequestContext, status = 200): void {
   for (const done of context.onDone ?? []) done(status);
 }
 
-function send(url: string, options: TrafficRequestOptions): Promise<TrafficResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: options.method ?? "GET",
-      headers: options.headers,
-      agent: false,
-    });
-    req.on("error", reject);
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("error", reject);
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.end();
-  });
+/** One request on its own connection (fetchOnce), with the body read as text. */
+async function send(url: string, options: TrafficRequestOptions): Promise<TrafficResponse> {
+  const response = await fetchOnce(url, { method: options.method, headers: options.headers });
+  return { status: response.status, headers: response.headers, body: response.body.toString("utf8") };
 }

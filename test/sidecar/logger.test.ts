@@ -1,19 +1,8 @@
 /** The sidecar's logger: every call redacted with the config's patterns (the access log has its own test). */
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../sidecar/config.ts";
 import { createSidecarLogger } from "../../sidecar/logger.ts";
-
-function capture(): { stream: Writable; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+import { capturingStream } from "../helpers/log-lines.ts";
 
 describe("sidecar logger", () => {
   it("writes at the configured level with the sidecar component, redacting every argument", () => {
@@ -22,7 +11,7 @@ describe("sidecar logger", () => {
       log: { level: "warn" },
       redact: { patterns: [{ name: "ssn", pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b" }] },
     });
-    const { stream, lines } = capture();
+    const { stream, lines } = capturingStream();
     const log = createSidecarLogger(config, stream);
     log.info({ path: "/dropped" }, "below the level");
     log.warn(

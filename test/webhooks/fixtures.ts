@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
+import { capturingStream } from "../helpers/log-lines.ts";
 
 /** An AdmissionReview response body as the tests read it. */
 export interface ReviewBody {
@@ -187,19 +187,6 @@ export function webPod(namespace: string, annotations: Record<string, string> = 
       containers: [{ name: "web", image: "example/web:1", ports: [{ name: "http", containerPort: 8080 }] }],
     },
   };
-}
-
-/** A stream for a pino logger whose JSON lines land in `lines`. */
-export function capturingStream(): { stream: Writable; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n"))
-        if (line.trim() !== "") lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { stream, lines };
 }
 
 /** A pino logger whose JSON lines land in `lines`. */
