@@ -137,6 +137,25 @@ function neededTools(targets: readonly TargetName[]): Tool[] {
   ];
 }
 
+/** Every target once, in order; a target whose tool is missing is reported as such. */
+async function measureRound(
+  options: BenchOptions,
+  context: TargetContext,
+  missing: readonly Tool[],
+  interrupted: AbortSignal,
+): Promise<TargetResult[]> {
+  const results: TargetResult[] = [];
+  for (const name of options.targets) {
+    if (interrupted.aborted) break;
+    results.push(
+      missing.includes(name as Tool)
+        ? { name, error: `could not start: ${name} is not installed`, memoryNote: "none" }
+        : await measure(name, context, options.durationS),
+    );
+  }
+  return results;
+}
+
 async function run(options: BenchOptions, workDir: string, interrupted: AbortSignal): Promise<number> {
   const missing = ensureTools(neededTools(options.targets));
   if (missing.includes("wrk")) throw new Error("wrk is not installed and could not be installed");
@@ -152,16 +171,7 @@ async function run(options: BenchOptions, workDir: string, interrupted: AbortSig
   const rounds: TargetResult[][] = [];
   for (let round = 1; round <= options.rounds && !interrupted.aborted; round++) {
     if (options.rounds > 1) log(`round ${round} of ${options.rounds}`);
-    const results: TargetResult[] = [];
-    for (const name of options.targets) {
-      if (interrupted.aborted) break;
-      results.push(
-        missing.includes(name as Tool)
-          ? { name, error: `could not start: ${name} is not installed`, memoryNote: "none" }
-          : await measure(name, context, options.durationS),
-      );
-    }
-    rounds.push(results);
+    rounds.push(await measureRound(options, context, missing, interrupted));
   }
   const results = medianRound(rounds);
   await stop(upstream.launched);
