@@ -90,20 +90,6 @@ export function isSecretName(name: string): boolean {
   return SECRET_HEADER.test(name) || SECRET_NAME.test(name);
 }
 
-/** Copies logged headers: credentials become "[redacted]", other values pass through the redactor. */
-export function redactHeaders(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-  redact: Redactor = maskCardNumbers,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (isSecretName(name)) out[name] = "[redacted]";
-    else out[name] = Array.isArray(value) ? value.map(redact) : redact(value);
-  }
-  return out;
-}
-
 /**
  * Deep-copies a log object for the logs that are not on the hot path (webhook decisions, errors):
  * fields named like a credential become "[redacted]", every string goes through the redactor, and
