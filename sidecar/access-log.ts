@@ -7,6 +7,7 @@ export interface AccessEntry {
   method: string;
   path: string;
   status: number;
+  /** Logged rounded to the microsecond. */
   durationMs: number;
   bytes: number;
   requestId: string;
@@ -63,7 +64,11 @@ export function accessLogWriter(log: Logger): AccessLogWriter {
   if (!log.isLevelEnabled("info")) return NO_ACCESS_LOG;
   const stream = (log as unknown as Record<symbol, Destination | undefined>)[pino.symbols.streamSym];
   if (stream === undefined) {
-    return { write: (entry) => log.info({ msg: "access", ...entry }), flush: () => undefined };
+    return {
+      write: (entry) =>
+        log.info({ msg: "access", ...entry, durationMs: Math.round(entry.durationMs * 1000) / 1000 }),
+      flush: () => undefined,
+    };
   }
   const encoder = lineEncoder(log.bindings());
   const output =
@@ -182,8 +187,9 @@ function grown(buffer: Buffer, length: number, room: number): Buffer {
 
 /**
  * Writes to a file descriptor with write(2). A descriptor that is non-blocking and full (EAGAIN)
- * keeps the rest for the next batch; any other error drops the batch and is logged once, as is
- * the first write that succeeds again.
+ * keeps the rest for the next batch (possibly part of a line: a logger line written meanwhile can
+ * then land inside it, the one case where lines mix); any other error drops the batch and is logged
+ * once, as is the first write that succeeds again.
  */
 function descriptorOutput(fd: number, log: Logger): LineOutput {
   let failing = false;

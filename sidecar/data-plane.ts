@@ -286,7 +286,7 @@ function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): v
     method: exchange.method,
     path: (options.redact ?? maskCardNumbers)(exchange.path),
     status: exchange.res.statusCode,
-    durationMs: Math.round((performance.now() - exchange.started) * 1000) / 1000,
+    durationMs: performance.now() - exchange.started,
     bytes,
     requestId: exchange.requestId,
     client: exchange.clientAddress,

@@ -208,9 +208,8 @@ function unsampledRoot(requestId: string): SpanContext {
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /** The 32 hex digits of a UUID-shaped request id; undefined for any other id, or the all-zero one. */
-function traceIdOf(requestId: string): string | undefined {
-  if (requestId.length !== 36) return undefined;
-  const id = requestId;
+function traceIdOf(id: string): string | undefined {
+  if (id.length !== 36) return undefined;
   const hex = `${id.slice(0, 8)}${id.slice(9, 13)}${id.slice(14, 18)}${id.slice(19, 23)}${id.slice(24)}`;
   return HEX32.test(hex) && hex !== ZERO_TRACE ? hex : undefined;
 }
