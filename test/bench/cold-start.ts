@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { median } from "./report.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const TARGET_MS = 300;
@@ -68,13 +69,7 @@ async function coldStart(bundle: string, configFile: string): Promise<number> {
 }
 
 function stats(samples: number[]): { median: number; min: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[Math.floor(middle)] ?? 0)
-      : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-  return { median, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 };
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
 }
 
 /** Builds the bundle into `dir`/dist beside a copy of package.json, as the image lays it out. */

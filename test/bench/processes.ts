@@ -48,6 +48,12 @@ let shuttingDown = false;
 const hasTaskset = spawnSync("taskset", ["--version"], { stdio: "ignore" }).status === 0;
 const hasChrt = spawnSync("chrt", ["--version"], { stdio: "ignore" }).status === 0;
 
+/** Moves this process (all its threads) to `core`, e.g. the load core, away from the proxy's. */
+export function pinSelf(core: number): void {
+  if (hasTaskset)
+    spawnSync("taskset", ["-a", "-p", "-c", String(core), String(process.pid)], { stdio: "ignore" });
+}
+
 /** Whether `taskset` exists, i.e. whether {@link launch} can pin processes to a core. */
 export function canPin(): boolean {
   return hasTaskset;

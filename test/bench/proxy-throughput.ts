@@ -10,14 +10,13 @@
  * Cores: the proxy runs on core 0; the upstream, wrk, the fixed-rate generator and this process
  * on core 1 (a 2-core machine is assumed; with taskset missing nothing is pinned).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { describeMachine, ensureTools, type Tool } from "./environment.ts";
 import { spawnFixedRate } from "./fixed-rate.ts";
-import { canPin, killAllNow, readCpuSeconds, readMemory, stop, stopAll } from "./processes.ts";
+import { canPin, killAllNow, pinSelf, readCpuSeconds, readMemory, stop, stopAll } from "./processes.ts";
 import {
   checkGoals,
   formatChecks,
@@ -30,22 +29,18 @@ import {
 } from "./report.ts";
 import {
   DEFAULT_TARGETS,
+  LOAD_CORE,
+  PROXY_CORE,
   startTarget,
   startUpstream,
   TARGET_NAMES,
   type TargetContext,
   type TargetName,
+  WARMUP_S,
 } from "./targets.ts";
 import { runWrk } from "./wrk.ts";
 
-const PROXY_CORE = 0;
-const LOAD_CORE = 1;
 const RATE = 1000;
-/**
- * Long enough for the JIT to settle and for the telemetry target's first span export (after 5 s,
- * OTEL_BSP_SCHEDULE_DELAY), which loads the exporter's code once, to happen before measuring.
- */
-const WARMUP_S = 6;
 const USAGE = `usage: node test/bench/proxy-throughput.ts [--only ${TARGET_NAMES.join(",")}] [--duration 10] [--rounds 1] [--json FILE]
 default targets: ${DEFAULT_TARGETS.join(", ")}\n`;
 
@@ -125,11 +120,6 @@ async function measure(name: TargetName, context: TargetContext, durationS: numb
   }
 }
 
-/** Moves this process (all its threads) to the load core, away from the proxy's. */
-function pinSelf(): void {
-  spawnSync("taskset", ["-a", "-p", "-c", String(LOAD_CORE), String(process.pid)], { stdio: "ignore" });
-}
-
 function neededTools(targets: readonly TargetName[]): Tool[] {
   return [
     "wrk",
@@ -203,7 +193,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!canPin()) log("taskset not found: nothing is pinned, so targets share cores with the load");
-  pinSelf();
+  pinSelf(LOAD_CORE);
   const workDir = mkdtempSync(path.join(os.tmpdir(), "podgate-bench-"));
   const cleanup = async () => {
     await stopAll();

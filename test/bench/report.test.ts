@@ -1,6 +1,6 @@
 /** The benchmark report's arithmetic: the median over rounds and the rounds listing. */
 import { describe, expect, it } from "vitest";
-import { formatRounds, medianRound, type TargetResult } from "./report.ts";
+import { formatRounds, median, medianRound, type TargetResult } from "./report.ts";
 
 const result = (name: string, requestsPerSec: number | undefined): TargetResult =>
   requestsPerSec === undefined
@@ -26,5 +26,16 @@ describe("benchmark rounds", () => {
     expect(formatRounds(rounds)).toBe(
       "Rounds (the table shows each target's median):\n- podgate: 20000, — req/s",
     );
+  });
+});
+
+describe("median", () => {
+  it.each([
+    [[], 0],
+    [[3], 3],
+    [[5, 1, 3], 3],
+    [[4, 1, 3, 2], 2.5],
+  ])("of %j is %d", (values, expected) => {
+    expect(median(values)).toBe(expected);
   });
 });

@@ -90,6 +90,15 @@ function row(
   return `| ${cells.join(" | ")} |`;
 }
 
+/** The median of some numbers (the mean of the middle two for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[Math.floor(middle)] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 /**
  * Each target's median result over the rounds (by wrk req/s; a failed round counts as slowest),
  * in run order. With one round, that round's results.

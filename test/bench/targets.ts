@@ -37,6 +37,16 @@ export type TargetName = (typeof TARGET_NAMES)[number];
 /** Targets run when `--only` is not given: all but the bare undici proxy, which is run on request. */
 export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((name) => name !== "undici-min");
 
+/** The core the proxies run on; the upstream, the load generators and the bench itself use LOAD_CORE. */
+export const PROXY_CORE = 0;
+export const LOAD_CORE = 1;
+
+/**
+ * Long enough for the JIT to settle and for the telemetry target's first span export (after 5 s,
+ * OTEL_BSP_SCHEDULE_DELAY), which loads the exporter's code once, to happen before measuring.
+ */
+export const WARMUP_S = 6;
+
 /** Heap flags for the Node proxies: the sidecar's production settings (see perf notes §3, §7.5). */
 export const NODE_PROXY_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=64"];
 

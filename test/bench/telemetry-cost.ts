@@ -10,22 +10,26 @@
  * Run: `node test/bench/telemetry-cost.ts [--rounds 12] [--duration 3]` (wrk needed; the same
  * targets, configs and flags as `npm run bench`).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTools } from "./environment.ts";
-import { killAllNow, readCpuSeconds, stopAll } from "./processes.ts";
-import { type RunningTarget, startTarget, startUpstream, type TargetName } from "./targets.ts";
+import { killAllNow, pinSelf, readCpuSeconds, stopAll } from "./processes.ts";
+import { GOALS, median } from "./report.ts";
+import {
+  LOAD_CORE,
+  PROXY_CORE,
+  type RunningTarget,
+  startTarget,
+  startUpstream,
+  type TargetName,
+  WARMUP_S,
+} from "./targets.ts";
 import { runWrk } from "./wrk.ts";
 
-const PROXY_CORE = 0;
-const LOAD_CORE = 1;
-const WARMUP_S = 6;
 const BASELINE: TargetName = "podgate";
 const MEASURED: readonly TargetName[] = ["podgate+accesslog", "podgate+telemetry"];
-const GOAL = 0.9;
 
 function log(message: string): void {
   process.stderr.write(`telemetry-cost: ${message}\n`);
@@ -42,9 +46,6 @@ async function pairedRound(base: RunningTarget, other: RunningTarget, durationS:
   const otherUs = ((readCpuSeconds(other.memoryPids()) - (before[1] ?? 0)) * 1e6) / otherRun.requests;
   return { baseUs, otherUs, errors: baseRun.errors + otherRun.errors };
 }
-
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 async function run(rounds: number, durationS: number, workDir: string): Promise<number> {
   if (ensureTools(["wrk"]).length > 0) throw new Error("wrk is not installed and could not be installed");
@@ -91,8 +92,8 @@ async function run(rounds: number, durationS: number, workDir: string): Promise<
   const telemetry = median(results.get("podgate+telemetry")?.ratios ?? []);
   lines.push(
     "",
-    `Telemetry (≥ ${GOAL.toFixed(2)}× with tracing at 1 %, metrics and the access log): ` +
-      `${telemetry >= GOAL ? "PASS" : "FAIL"} (${telemetry.toFixed(2)}×)`,
+    `Telemetry (≥ ${GOALS.telemetryRatio.toFixed(2)}× with tracing at 1 %, metrics and the access log): ` +
+      `${telemetry >= GOALS.telemetryRatio ? "PASS" : "FAIL"} (${telemetry.toFixed(2)}×)`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     return;
   }
   // This process, wrk and the upstream share the load core; the sidecars have the proxy core.
-  spawnSync("taskset", ["-a", "-p", "-c", String(LOAD_CORE), String(process.pid)], { stdio: "ignore" });
+  pinSelf(LOAD_CORE);
   const workDir = mkdtempSync(path.join(os.tmpdir(), "podgate-telemetry-cost-"));
   process.on("exit", killAllNow);
   try {
