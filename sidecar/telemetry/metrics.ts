@@ -18,17 +18,33 @@ import { type HistogramSeries, type RequestHistogram, requestHistogram } from ".
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 /** Methods kept as they are; anything else is `_OTHER` (semantic conventions: bounded cardinality). */
-const KNOWN_METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-  "TRACE",
-  "CONNECT",
-]);
+const KNOWN_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+
+/** One method's metrics: its attributes, its active requests and its duration series by status and route. */
+interface MethodMetrics {
+  readonly method: string;
+  readonly attributes: Attributes;
+  active: number;
+  /** Reported once a request with this method has arrived. */
+  seen: boolean;
+  /** Keyed by status * 1024 + route index + 1. */
+  readonly durations: Map<number, HistogramSeries>;
+}
+
+/** How the policy-decision counter sees one decision string. */
+interface DecisionMetrics {
+  /** The podgate.policy.decisions tally it adds to; undefined for requests rejected before the policies ran. */
+  readonly tally: DecisionTally | undefined;
+  /** The SDK counter of a rare path (upstream errors, rate-limit and quota rejections). */
+  readonly counter: Counter | undefined;
+  readonly counterAttributes: Attributes;
+}
+
+/** A podgate.policy.decisions data point. */
+interface DecisionTally {
+  readonly attributes: Attributes;
+  total: number;
+}
 
 interface Instruments {
   upstreamErrors: Counter;
@@ -36,16 +52,10 @@ interface Instruments {
   quotaRejections: Counter;
 }
 
-/** Counts kept between collections: active requests by method, decisions by their attributes. */
-interface Counts {
-  active: Map<string, number>;
-  decisions: Map<Attributes, number>;
-}
-
 function createInstruments(
   meter: Meter,
-  counts: Counts,
-  forMethod: (method: string) => Attributes,
+  methods: readonly MethodMetrics[],
+  tallies: ReadonlyMap<string, DecisionTally>,
 ): Instruments {
   meter
     .createObservableUpDownCounter("http.server.active_requests", {
@@ -53,7 +63,7 @@ function createInstruments(
       description: "Number of active HTTP server requests.",
     })
     .addCallback((result) => {
-      for (const [method, active] of counts.active) result.observe(active, forMethod(method));
+      for (const method of methods) if (method.seen) result.observe(method.active, method.attributes);
     });
   meter
     .createObservableCounter("podgate.policy.decisions", {
@@ -61,7 +71,7 @@ function createInstruments(
       description: "Policy chain decisions, by deciding policy and outcome (allow, deny, respond).",
     })
     .addCallback((result) => {
-      for (const [attributes, total] of counts.decisions) result.observe(total, attributes);
+      for (const tally of tallies.values()) result.observe(tally.total, tally.attributes);
     });
   return {
     upstreamErrors: meter.createCounter("podgate.upstream.errors", {
@@ -96,91 +106,97 @@ export function metricsObserver(
   config: SidecarConfig,
   histogram: RequestHistogram,
 ): ExchangeObserver {
-  const counts: Counts = { active: new Map(), decisions: new Map() };
   const routes = config.routes?.map((route) => route.path) ?? [];
-  const methodAttributes = new Map<string, Attributes>();
-  const durationSeries = new Map<string, Map<number, HistogramSeries>>();
-  const decisionAttributes = new Map<string, Attributes>();
+  const methods = [...KNOWN_METHODS, "_OTHER"].map(
+    (method): MethodMetrics => ({
+      method,
+      attributes: Object.freeze({ "http.request.method": method }),
+      active: 0,
+      seen: false,
+      durations: new Map(),
+    }),
+  );
+  const byMethod = new Map(methods.map((metrics) => [metrics.method, metrics]));
+  const other = methods[methods.length - 1] as MethodMetrics;
+  /** Keyed by their attributes' policy and outcome (or error type), so "forward" and upstream errors share one. */
+  const tallies = new Map<string, DecisionTally>();
+  const decisions = new Map<string, DecisionMetrics>();
+  const instruments = createInstruments(meter, methods, tallies);
 
-  const methodOf = (method: string) => (KNOWN_METHODS.has(method) ? method : "_OTHER");
-  const forMethod = (method: string): Attributes => {
-    let attributes = methodAttributes.get(method);
-    if (attributes === undefined) {
-      attributes = Object.freeze({ "http.request.method": method });
-      methodAttributes.set(method, attributes);
-    }
-    return attributes;
-  };
-  const forDuration = (method: string, status: number, routeIndex: number): HistogramSeries => {
-    let byKey = durationSeries.get(method);
-    if (byKey === undefined) {
-      byKey = new Map();
-      durationSeries.set(method, byKey);
-    }
+  const forDuration = (metrics: MethodMetrics, status: number, routeIndex: number): HistogramSeries => {
     const key = status * 1024 + routeIndex + 1;
-    let series = byKey.get(key);
+    let series = metrics.durations.get(key);
     if (series === undefined) {
       const route = routes[routeIndex];
       series = histogram.series(
         Object.freeze({
-          "http.request.method": method,
+          "http.request.method": metrics.method,
           "http.response.status_code": status,
           ...(route === undefined ? {} : { "http.route": route }),
         }),
       );
-      byKey.set(key, series);
+      metrics.durations.set(key, series);
     }
     return series;
   };
-  const forDecision = (decision: string): Attributes => {
-    let attributes = decisionAttributes.get(decision);
-    if (attributes === undefined) {
-      const { outcome, policy } = splitDecision(decision);
-      attributes = Object.freeze(
-        outcome === "error"
-          ? { "error.type": policy }
-          : { "podgate.policy": policy, "podgate.outcome": outcome },
-      );
-      decisionAttributes.set(decision, attributes);
+  const forDecision = (decision: string): DecisionMetrics => {
+    let metrics = decisions.get(decision);
+    if (metrics === undefined) {
+      metrics = decisionMetrics(decision, instruments, tallies);
+      decisions.set(decision, metrics);
     }
-    return attributes;
+    return metrics;
   };
 
-  const instruments = createInstruments(meter, counts, forMethod);
   return {
     onRequestStart(exchange: ObservedExchange) {
-      const method = methodOf(exchange.method);
-      counts.active.set(method, (counts.active.get(method) ?? 0) + 1);
+      const metrics = byMethod.get(exchange.method) ?? other;
+      metrics.active++;
+      metrics.seen = true;
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
-      const method = methodOf(exchange.method);
-      counts.active.set(method, (counts.active.get(method) ?? 0) - 1);
+      const metrics = byMethod.get(exchange.method) ?? other;
+      metrics.active--;
       const seconds = (performance.now() - exchange.started) / 1000;
-      histogram.record(forDuration(method, status, exchange.routeIndex), seconds);
-      recordDecision(instruments, counts, exchange.decision, forDecision(exchange.decision));
+      histogram.record(forDuration(metrics, status, exchange.routeIndex), seconds);
+      const decision = forDecision(exchange.decision);
+      if (decision.tally !== undefined) decision.tally.total++;
+      decision.counter?.add(1, decision.counterAttributes);
     },
   };
 }
 
-function count(counts: Counts, attributes: Attributes): void {
-  counts.decisions.set(attributes, (counts.decisions.get(attributes) ?? 0) + 1);
-}
-
-function recordDecision(
-  instruments: Instruments,
-  counts: Counts,
+/**
+ * What one decision string counts. A forwarded request, and one that then failed upstream, is an
+ * `allow` of the chain; requests rejected before the policies ran (`reject:`) are no decision.
+ */
+function decisionMetrics(
   decision: string,
-  attributes: Attributes,
-): void {
-  if (decision.startsWith("error:")) {
-    instruments.upstreamErrors.add(1, attributes);
-    count(counts, ALLOW);
-    return;
+  instruments: Instruments,
+  tallies: Map<string, DecisionTally>,
+): DecisionMetrics {
+  const { outcome, policy } = splitDecision(decision);
+  const tallyOf = (attributes: Attributes): DecisionTally => {
+    const key = `${attributes["podgate.policy"]}\n${attributes["podgate.outcome"]}`;
+    let tally = tallies.get(key);
+    if (tally === undefined) {
+      tally = { attributes, total: 0 };
+      tallies.set(key, tally);
+    }
+    return tally;
+  };
+  if (outcome === "error") {
+    const attributes = Object.freeze({ "error.type": policy });
+    return { tally: tallyOf(ALLOW), counter: instruments.upstreamErrors, counterAttributes: attributes };
   }
-  if (decision.startsWith("reject:")) return;
-  count(counts, attributes);
-  if (decision.startsWith("deny:rate-limit:")) instruments.rateLimitRejections.add(1, attributes);
-  else if (decision.startsWith("deny:quota:")) instruments.quotaRejections.add(1, attributes);
+  const attributes = Object.freeze({ "podgate.policy": policy, "podgate.outcome": outcome });
+  if (outcome === "reject") return { tally: undefined, counter: undefined, counterAttributes: attributes };
+  const counter = decision.startsWith("deny:rate-limit:")
+    ? instruments.rateLimitRejections
+    : decision.startsWith("deny:quota:")
+      ? instruments.quotaRejections
+      : undefined;
+  return { tally: tallyOf(attributes), counter, counterAttributes: attributes };
 }
 
 const ALLOW: Attributes = Object.freeze({ "podgate.policy": "chain", "podgate.outcome": "allow" });

@@ -81,7 +81,7 @@ describe("metrics", () => {
     ).toBe(1);
   });
 
-  it("counts upstream errors by code, asserted through an in-memory exporter", async () => {
+  it("counts upstream errors by code and as allowed decisions, asserted through an in-memory exporter", async () => {
     upstream = await startEchoUpstream();
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     let reader: PeriodicExportingMetricReader | undefined;
@@ -89,28 +89,47 @@ describe("metrics", () => {
       reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000, metricProducers });
       return [reader];
     };
-    const deadUrl = upstream.url;
-    await upstream.close();
-    upstream = await startEchoUpstream();
     sidecar = await startTestSidecar(
-      deadUrl,
+      upstream.url,
       { upstream: { connectTimeoutMs: 500 } },
       { telemetry: { metricReaders } },
     );
-    const reply = await get("/x");
-    expect(reply.status).toBe(503);
+    expect((await get("/x")).status).toBe(200);
+    await upstream.close();
+    expect((await get("/x")).status).toBe(503);
+    const webdav = await rawRequest(
+      sidecar.port,
+      "PROPFIND /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    expect(webdav.status).toBe(503);
+    upstream = await startEchoUpstream();
     await expect.poll(() => sidecar.state.inFlight).toBe(0);
     await reader?.forceFlush();
     const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
     const errors = metrics.find((m) => m.descriptor.name === "podgate.upstream.errors");
     expect(errors?.dataPoints).toEqual([
-      expect.objectContaining({ value: 1, attributes: { "error.type": "PODGATE_UPSTREAM_UNAVAILABLE" } }),
+      expect.objectContaining({ value: 2, attributes: { "error.type": "PODGATE_UPSTREAM_UNAVAILABLE" } }),
+    ]);
+    // Forwarded requests, answered or failed upstream, are one data point of allowed decisions.
+    const decisions = metrics.find((m) => m.descriptor.name === "podgate.policy.decisions");
+    expect(decisions?.dataPoints).toEqual([
+      expect.objectContaining({
+        value: 3,
+        attributes: { "podgate.policy": "chain", "podgate.outcome": "allow" },
+      }),
     ]);
     const duration = metrics.find((m) => m.descriptor.name === "http.server.request.duration");
     expect(duration?.descriptor.unit).toBe("s");
-    expect(duration?.dataPoints[0]?.attributes).toEqual({
-      "http.request.method": "GET",
-      "http.response.status_code": 503,
-    });
+    expect(duration?.dataPoints.map((point) => point.attributes)).toEqual([
+      { "http.request.method": "GET", "http.response.status_code": 200 },
+      { "http.request.method": "GET", "http.response.status_code": 503 },
+      // A method outside the HTTP spec's list is reported as _OTHER (bounded cardinality).
+      { "http.request.method": "_OTHER", "http.response.status_code": 503 },
+    ]);
+    const active = metrics.find((m) => m.descriptor.name === "http.server.active_requests");
+    expect(active?.dataPoints.map((point) => [point.attributes, point.value])).toEqual([
+      [{ "http.request.method": "GET" }, 0],
+      [{ "http.request.method": "_OTHER" }, 0],
+    ]);
   });
 });
