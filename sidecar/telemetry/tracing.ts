@@ -11,6 +11,7 @@ import {
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
 import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./observer.ts";
+import { formatTraceparent, parseTraceparent, unsampledTraceparent } from "./traceparent.ts";
 
 /**
  * Traces, built by hand and only for sampled requests (perf notes §2). The sampling decision comes
@@ -57,19 +58,6 @@ export function samplingFromEnv(env: NodeJS.ProcessEnv): SamplingPolicy {
   }
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-const ZERO_TRACE = "0".repeat(32);
-const ZERO_SPAN = "0".repeat(16);
-
-/** Parses a version-00 `traceparent`; undefined when it is malformed or has all-zero ids. */
-export function parseTraceparent(value: string): SpanContext | undefined {
-  const match = TRACEPARENT.exec(value.trim());
-  if (match === null) return undefined;
-  const [, traceId = "", spanId = "", flags = "00"] = match;
-  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true };
-}
-
 /** The value of a header in a raw [name, value, ...] list (first occurrence), without building req.headers. */
 function rawHeader(raw: readonly string[], name: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
@@ -81,7 +69,10 @@ function rawHeader(raw: readonly string[], name: string): string | undefined {
 
 /**
  * The per-request slot of an unsampled request without a valid `traceparent`: onForward gives it a
- * new one (a request the policies refuse never reaches the app, so it needs none).
+ * new one (a request the policies refuse never reaches the app, so it needs none), with the sampled
+ * flag off, so a parent-based sampler in the app agrees with ours instead of starting traces of its
+ * own, and the app's logs still carry a trace id (what an OpenTelemetry SDK does for a root request
+ * it does not sample).
  */
 const NEW_TRACE = Symbol("new trace");
 
@@ -128,7 +119,7 @@ export function tracingObserver(options: TracingOptions): ExchangeObserver {
     onForward(exchange: ObservedExchange) {
       if (exchange.trace === NEW_TRACE) {
         exchange.trace = undefined;
-        setTraceparent(exchange.upstreamHeaders, unsampledRoot(exchange.requestId));
+        setTraceparent(exchange.upstreamHeaders, unsampledTraceparent(exchange.requestId));
         return;
       }
       const spans = exchange.trace as RequestSpans | undefined;
@@ -145,7 +136,7 @@ export function tracingObserver(options: TracingOptions): ExchangeObserver {
         },
         trace.setSpan(ROOT_CONTEXT, spans.server),
       );
-      setTraceparent(exchange.upstreamHeaders, spans.client.spanContext());
+      setTraceparent(exchange.upstreamHeaders, formatTraceparent(spans.client.spanContext()));
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
       const spans = exchange.trace as RequestSpans | typeof NEW_TRACE | undefined;
@@ -187,47 +178,6 @@ function startServerSpan(
   return { server, client: undefined };
 }
 
-/**
- * The context of a new trace that is not sampled. The app receives it as `traceparent` with the
- * sampled flag off, so a parent-based sampler in the app agrees with ours instead of starting traces
- * of its own, and the app's logs still carry a trace id (what an OpenTelemetry SDK does for a root
- * request it does not sample). The trace id is the request id's hex digits when the request id is a
- * UUID (the one the data plane generated, or the caller's), so the access log's request id finds
- * the trace; the span id, and a trace id for other request ids, come from Math.random, as in the
- * SDK's own id generator: a second crypto.randomUUID per request cost more than the rest of this
- * observer together.
- */
-function unsampledRoot(requestId: string): SpanContext {
-  return {
-    traceId: traceIdOf(requestId) ?? `${randomHex8()}${randomHex8()}${randomHex8()}${randomHex8()}`,
-    spanId: `${randomHex8()}${randomHex8()}`,
-    traceFlags: 0,
-  };
-}
-
-const HEX32 = /^[0-9a-f]{32}$/;
-
-/** The 32 hex digits of a UUID-shaped request id; undefined for any other id, or the all-zero one. */
-function traceIdOf(id: string): string | undefined {
-  if (id.length !== 36) return undefined;
-  const hex = `${id.slice(0, 8)}${id.slice(9, 13)}${id.slice(14, 18)}${id.slice(19, 23)}${id.slice(24)}`;
-  return HEX32.test(hex) && hex !== ZERO_TRACE ? hex : undefined;
-}
-
-/** "00" to "ff". */
-const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-
-/**
- * Eight random hex digits, never all zero (a W3C id must not be all zeros). Built from a byte table:
- * Number#toString(16) on a double and a regex replace made this id cost ~20k instructions a request
- * under callgrind, as much as the rest of the tracing observer and the access log together.
- */
-function randomHex8(): string {
-  const high = Math.floor(Math.random() * 0x10000);
-  const low = Math.floor(Math.random() * 0x10000) || 1;
-  return `${HEX_BYTES[high >> 8]}${HEX_BYTES[high & 0xff]}${HEX_BYTES[low >> 8]}${HEX_BYTES[low & 0xff]}`;
-}
-
 /** Removes every occurrence of a header from a flat [name, value, ...] list. */
 function removeHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) {
@@ -235,9 +185,8 @@ function removeHeader(headers: string[], name: string): void {
   }
 }
 
-/** Replaces (or adds) `traceparent` so the app's spans hang below our client span. */
-function setTraceparent(headers: string[], span: SpanContext): void {
-  const value = `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
+/** Replaces (or adds) `traceparent`: our client span's, or a new unsampled trace's. */
+function setTraceparent(headers: string[], value: string): void {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i] as string;
     if (name.length === 11 && name.toLowerCase() === "traceparent") {
