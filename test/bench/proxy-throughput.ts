@@ -30,7 +30,7 @@ import {
 import {
   DEFAULT_TARGETS,
   LOAD_CORE,
-  PROXY_CORE,
+  proxyContext,
   startTarget,
   startUpstream,
   TARGET_NAMES,
@@ -151,12 +151,7 @@ async function run(options: BenchOptions, workDir: string, interrupted: AbortSig
   if (missing.includes("wrk")) throw new Error("wrk is not installed and could not be installed");
   const machine = await describeMachine();
   const upstream = await startUpstream(LOAD_CORE);
-  const context: TargetContext = {
-    repoRoot: path.resolve(import.meta.dirname, "../.."),
-    workDir,
-    upstreamPort: upstream.port,
-    core: PROXY_CORE,
-  };
+  const context = proxyContext(workDir, upstream.port);
   // Rounds interleave the targets, so a slow spell of a shared machine hits them all alike.
   const rounds: TargetResult[][] = [];
   for (let round = 1; round <= options.rounds && !interrupted.aborted; round++) {

@@ -75,6 +75,11 @@ export interface RunningTarget {
   stop: () => Promise<void>;
 }
 
+/** The context every benchmark uses: this repository, the proxy core, the upstream on `upstreamPort`. */
+export function proxyContext(workDir: string, upstreamPort: number): TargetContext {
+  return { repoRoot: path.resolve(import.meta.dirname, "../.."), workDir, upstreamPort, core: PROXY_CORE };
+}
+
 const START_TIMEOUT_MS = 15_000;
 
 interface ListeningLine {
