@@ -13,6 +13,7 @@ import { NodeSDK } from "@opentelemetry/sdk-node";
 import {
   AlwaysOnSampler,
   BatchSpanProcessor,
+  RandomIdGenerator,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -21,6 +22,7 @@ import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
 import { durationHistogram, metricsObserver } from "./metrics.ts";
 import { combineObservers, type ExchangeObserver } from "./observer.ts";
+import { PresetIds } from "./sampled-spans.ts";
 import { samplingFromEnv, tracingObserver } from "./tracing.ts";
 
 /**
@@ -112,6 +114,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? { prometheus: undefined, readers: [] }
       : metricReaders(options, env, [histogram.producer]);
   const processors = spanProcessors(options, env);
+  const ids = new PresetIds(new RandomIdGenerator());
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || "podgate-sidecar",
     resource: resourceFromAttributes(podAttributes(env)),
@@ -121,29 +124,35 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     logRecordProcessors: [],
     // We decide sampling before a span exists (tracing.ts); what reaches the SDK is recorded.
     sampler: new AlwaysOnSampler(),
+    // Sampled requests choose their span ids when they arrive (the app gets one in traceparent).
+    idGenerator: ids,
     instrumentations: [],
     // null: no AsyncLocalStorage context manager and no global propagator (see above).
     contextManager: null as unknown as ContextManager,
     textMapPropagator: null,
   });
   sdk.start();
-  const observer = combineObservers([
-    histogram === undefined ? undefined : metricsObserver(metrics.getMeter("podgate"), config, histogram),
+  const tracing =
     processors.length > 0
       ? tracingObserver({
           tracer: trace.getTracer("podgate"),
+          ids,
           sampling: samplingFromEnv(env),
           config,
           redact: options.redact,
           random: options.random,
         })
-      : undefined,
+      : undefined;
+  const observer = combineObservers([
+    histogram === undefined ? undefined : metricsObserver(metrics.getMeter("podgate"), config, histogram),
+    tracing,
   ]);
   return {
     observer,
     scrape:
       prometheus === undefined ? undefined : (req, res) => prometheus.getMetricsRequestHandler(req, res),
     async shutdown() {
+      tracing?.flush();
       await sdk.shutdown();
       metrics.disable();
       trace.disable();

@@ -47,6 +47,18 @@ export function unsampledTraceparent(requestId: string): string {
   return minted.toString("latin1", 0, LENGTH);
 }
 
+/** A new trace id, chosen as for unsampledTraceparent: the request id's UUID digits, else random. */
+export function newTraceId(requestId: string): string {
+  if (!copyUuidDigits(requestId)) writeRandomHex(TRACE_ID_AT, 32);
+  return minted.toString("latin1", TRACE_ID_AT, TRACE_ID_AT + 32);
+}
+
+/** A new random span id (16 hex digits, never all zeros). */
+export function newSpanId(): string {
+  writeRandomHex(SPAN_ID_AT, 16);
+  return minted.toString("latin1", SPAN_ID_AT, SPAN_ID_AT + 16);
+}
+
 /** Copies a lower-case, not all-zero UUID's 32 hex digits into the trace id; false for any other id. */
 function copyUuidDigits(id: string): boolean {
   if (id.length !== 36 || id[8] !== "-" || id[13] !== "-" || id[18] !== "-" || id[23] !== "-") return false;

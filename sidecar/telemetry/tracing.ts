@@ -1,17 +1,9 @@
-import {
-  createTraceState,
-  ROOT_CONTEXT,
-  type Span,
-  type SpanContext,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
+import type { SpanContext, Tracer } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
-import { type ExchangeObserver, type ObservedExchange, splitDecision } from "./observer.ts";
-import { formatTraceparent, parseTraceparent, unsampledTraceparent } from "./traceparent.ts";
+import type { ExchangeObserver, ObservedExchange } from "./observer.ts";
+import { type PresetIds, type SampledRequest, spanBatcher } from "./sampled-spans.ts";
+import { newSpanId, newTraceId, parseTraceparent, unsampledTraceparent } from "./traceparent.ts";
 
 /**
  * Traces, built by hand and only for sampled requests (perf notes §2). The sampling decision comes
@@ -20,7 +12,9 @@ import { formatTraceparent, parseTraceparent, unsampledTraceparent } from "./tra
  * `traceparent`, `tracestate` and `baggage` reach the app untouched, as end-to-end headers, and a
  * request without a valid `traceparent` gets a new one with the sampled flag off. A
  * sampled request gets a server span (parent: the caller's span), a client span for the upstream
- * call whose id replaces `traceparent` towards the app, and the policy decision as a span event.
+ * call whose id replaces `traceparent` towards the app, and the policy decision as a span event;
+ * it records what those need and sampled-spans.ts builds them after the request, in batches. A new
+ * trace, sampled or not, takes the request id's digits as its trace id when the request id is a UUID.
  */
 
 /** How requests are sampled: OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG. */
@@ -76,15 +70,11 @@ function rawHeader(raw: readonly string[], name: string): string | undefined {
  */
 const NEW_TRACE = Symbol("new trace");
 
-/** The spans of one sampled request. */
-interface RequestSpans {
-  server: Span;
-  client: Span | undefined;
-}
-
 /** Options of tracingObserver. */
 export interface TracingOptions {
   tracer: Tracer;
+  /** The id generator the SDK was started with: sampled requests choose their ids up front. */
+  ids: PresetIds;
   sampling: SamplingPolicy;
   config: SidecarConfig;
   redact: Redactor;
@@ -92,14 +82,24 @@ export interface TracingOptions {
   random?: () => number;
 }
 
+/** The tracing observer, and the builder of its sampled requests' spans. */
+export interface TracingObserver extends ExchangeObserver {
+  /** Builds the spans of finished sampled requests that still wait (before the SDK shuts down). */
+  flush(): void;
+}
+
 /** Creates the tracing observer. */
-export function tracingObserver(options: TracingOptions): ExchangeObserver {
-  const { tracer, sampling, redact } = options;
+export function tracingObserver(options: TracingOptions): TracingObserver {
+  const { sampling, redact } = options;
   const random = options.random ?? Math.random;
   const upstream = new URL(options.config.upstream.url);
-  const upstreamAttributes = Object.freeze({
-    "server.address": upstream.hostname,
-    "server.port": Number(upstream.port || 80),
+  const batcher = spanBatcher({
+    tracer: options.tracer,
+    ids: options.ids,
+    upstreamAttributes: Object.freeze({
+      "server.address": upstream.hostname,
+      "server.port": Number(upstream.port || 80),
+    }),
   });
   const routes = options.config.routes?.map((route) => route.path) ?? [];
 
@@ -113,7 +113,7 @@ export function tracingObserver(options: TracingOptions): ExchangeObserver {
         parent !== undefined && sampling.parentBased
           ? (parent.traceFlags & 1) === 1
           : sampling.ratio > 0 && random() < sampling.ratio;
-      if (sampled) exchange.trace = startServerSpan(tracer, exchange, parent, redact);
+      if (sampled) exchange.trace = sampledRequest(exchange, parent, redact);
       else if (parent === undefined) exchange.trace = NEW_TRACE;
     },
     onForward(exchange: ObservedExchange) {
@@ -122,60 +122,63 @@ export function tracingObserver(options: TracingOptions): ExchangeObserver {
         setTraceparent(exchange.upstreamHeaders, unsampledTraceparent(exchange.requestId));
         return;
       }
-      const spans = exchange.trace as RequestSpans | undefined;
-      if (spans === undefined) return;
-      spans.server.addEvent("podgate.policy.decision", {
-        "podgate.policy": "chain",
-        "podgate.outcome": "allow",
-      });
-      spans.client = tracer.startSpan(
-        exchange.method,
-        {
-          kind: SpanKind.CLIENT,
-          attributes: { "http.request.method": exchange.method, ...upstreamAttributes },
-        },
-        trace.setSpan(ROOT_CONTEXT, spans.server),
-      );
-      setTraceparent(exchange.upstreamHeaders, formatTraceparent(spans.client.spanContext()));
+      const request = exchange.trace as SampledRequest | undefined;
+      if (request === undefined) return;
+      request.clientSpanId = newSpanId();
+      request.forwardTime = epochMs();
+      // The app's spans hang below our client span.
+      setTraceparent(exchange.upstreamHeaders, `00-${request.traceId}-${request.clientSpanId}-01`);
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
-      const spans = exchange.trace as RequestSpans | typeof NEW_TRACE | undefined;
-      if (spans === undefined || spans === NEW_TRACE) return;
+      const request = exchange.trace as SampledRequest | typeof NEW_TRACE | undefined;
+      if (request === undefined || request === NEW_TRACE) return;
       exchange.trace = undefined;
-      endSpans(spans, exchange, status, routes[exchange.routeIndex]);
+      request.endTime = epochMs();
+      request.status = status;
+      request.route = routes[exchange.routeIndex];
+      request.decision = exchange.decision;
+      request.identity = exchange.identity?.id;
+      batcher.add(request);
     },
+    flush: batcher.flush,
   };
 }
 
-function startServerSpan(
-  tracer: Tracer,
+/** Now, in epoch milliseconds with the monotonic clock's precision. */
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** What a sampled request records when it arrives; its ids are chosen now. */
+function sampledRequest(
   exchange: ObservedExchange,
   parent: SpanContext | undefined,
   redact: Redactor,
-): RequestSpans {
-  let context = ROOT_CONTEXT;
-  if (parent !== undefined) {
-    const state = rawHeader(exchange.req.rawHeaders, "tracestate");
-    const traceState = state === undefined ? undefined : createTraceState(state);
-    context = trace.setSpanContext(ROOT_CONTEXT, { ...parent, traceState });
-  }
+): SampledRequest {
   const { req } = exchange;
-  const server = tracer.startSpan(
-    exchange.method,
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        "http.request.method": exchange.method,
-        "url.path": redact(exchange.path),
-        "url.scheme": (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http",
-        "client.address": exchange.clientAddress,
-        "network.protocol.version": req.httpVersion,
-        "podgate.request_id": exchange.requestId,
-      },
+  return {
+    parent,
+    traceState: parent === undefined ? undefined : rawHeader(req.rawHeaders, "tracestate"),
+    traceId: parent?.traceId ?? newTraceId(exchange.requestId),
+    serverSpanId: newSpanId(),
+    clientSpanId: undefined,
+    startTime: epochMs(),
+    forwardTime: 0,
+    endTime: 0,
+    method: exchange.method,
+    startAttributes: {
+      "http.request.method": exchange.method,
+      "url.path": redact(exchange.path),
+      "url.scheme": (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http",
+      "client.address": exchange.clientAddress,
+      "network.protocol.version": req.httpVersion,
+      "podgate.request_id": exchange.requestId,
     },
-    context,
-  );
-  return { server, client: undefined };
+    status: 0,
+    route: undefined,
+    decision: "",
+    identity: undefined,
+  };
 }
 
 /** Removes every occurrence of a header from a flat [name, value, ...] list. */
@@ -195,35 +198,4 @@ function setTraceparent(headers: string[], value: string): void {
     }
   }
   headers.push("traceparent", value);
-}
-
-function endSpans(
-  spans: RequestSpans,
-  exchange: ObservedExchange,
-  status: number,
-  route: string | undefined,
-) {
-  const { server, client } = spans;
-  const { outcome, policy } = splitDecision(exchange.decision);
-  if (client !== undefined) {
-    client.setAttribute("http.response.status_code", status);
-    if (outcome === "error") {
-      client.setAttribute("error.type", policy);
-      client.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    client.end();
-  } else {
-    server.addEvent("podgate.policy.decision", { "podgate.policy": policy, "podgate.outcome": outcome });
-  }
-  server.setAttribute("http.response.status_code", status);
-  if (route !== undefined) {
-    server.setAttribute("http.route", route);
-    server.updateName(`${exchange.method} ${route}`);
-  }
-  if (status >= 500) {
-    server.setAttribute("error.type", String(status));
-    server.setStatus({ code: SpanStatusCode.ERROR });
-  }
-  if (exchange.identity !== undefined) server.setAttribute("enduser.id", exchange.identity.id);
-  server.end();
 }

@@ -136,6 +136,31 @@ describe("tracing", () => {
     expect(seen?.tracestate).toBeUndefined();
   });
 
+  it("starts a sampled new trace with the request id as trace id, its spans nested in time", async () => {
+    const exporter = await startTracing(() => 0);
+    await get("/a", "x-request-id: 0af76519-16cd-43dd-8448-eb211c80319c\r\n");
+    await expect.poll(() => exporter.getFinishedSpans().length).toBe(2);
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.kind === 1);
+    const client = spans.find((s) => s.kind === 2);
+    expect(server?.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(server?.parentSpanContext).toBeUndefined();
+    expect(client?.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(client?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
+    expect(upstream?.received[0]?.headers.traceparent).toBe(
+      `00-0af7651916cd43dd8448eb211c80319c-${client?.spanContext().spanId}-01`,
+    );
+    const ms = (time: [number, number] | undefined) => (time ? time[0] * 1e3 + time[1] / 1e6 : Number.NaN);
+    const [serverStart, clientStart] = [ms(server?.startTime), ms(client?.startTime)];
+    const [clientEnd, serverEnd] = [ms(client?.endTime), ms(server?.endTime)];
+    expect(serverStart).toBeLessThanOrEqual(clientStart);
+    expect(clientStart).toBeLessThanOrEqual(clientEnd);
+    expect(clientEnd).toBeLessThanOrEqual(serverEnd);
+    // Times are the request's own: within the last minute, not the moment the spans were built.
+    expect(Math.abs(serverStart - Date.now())).toBeLessThan(60_000);
+    expect(server?.events[0]?.time && ms(server.events[0].time)).toBe(clientStart);
+  });
+
   it("samples a request without traceparent by the ratio coin", async () => {
     let coin = 0;
     const exporter = await startTracing(() => [0.005, 0.5][coin++ % 2] as number);
