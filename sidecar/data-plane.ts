@@ -56,7 +56,6 @@ export interface DataPlaneOptions {
 
 /** One request as it passes the data plane: the policy context plus what the access log needs. */
 interface Exchange extends ObservedExchange {
-  readonly head: RequestHead;
   readonly forwardPath: string;
   readonly body: "none" | "declared" | "chunked";
   readonly expectContinue: boolean;
@@ -161,7 +160,6 @@ function admit(
     expectContinue,
     started,
     decision: "forward",
-    upstreamHeaders: head.upstream,
     trace: undefined,
   };
   options.observer?.onRequestStart?.(exchange);

@@ -20,6 +20,8 @@ const FORWARDED_PROTO = 7;
 const FORWARDED_HOST = 8;
 const FORWARDED = 9;
 const REQUEST_ID = 10;
+const TRACEPARENT = 11;
+const TRACESTATE = 12;
 
 const ACTIONS: Record<string, number | undefined> = Object.assign(Object.create(null), {
   connection: CONNECTION,
@@ -40,6 +42,8 @@ const ACTIONS: Record<string, number | undefined> = Object.assign(Object.create(
   "x-real-ip": DROP,
   forwarded: FORWARDED,
   "x-request-id": REQUEST_ID,
+  traceparent: TRACEPARENT,
+  tracestate: TRACESTATE,
 });
 
 /** What the scan learned about a request's headers. */
@@ -57,6 +61,9 @@ export interface RequestHead {
   requestId: string | undefined;
   /** Header names the client's Connection header lists, beyond close/keep-alive/upgrade. */
   connectionNamed: string[] | undefined;
+  /** The first W3C `traceparent` and `tracestate` (kept in `upstream` too: they are end-to-end). */
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 }
 
 const join = (previous: string | undefined, value: string) =>
@@ -76,6 +83,8 @@ export function scanRequestHeaders(raw: readonly string[]): RequestHead {
     forwarded: undefined,
     requestId: undefined,
     connectionNamed: undefined,
+    traceparent: undefined,
+    tracestate: undefined,
   };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -122,6 +131,14 @@ function record(head: RequestHead, action: number, name: string, value: string):
       return;
     case REQUEST_ID:
       head.requestId = head.requestId === undefined ? value : "";
+      return;
+    case TRACEPARENT:
+      head.traceparent ??= value;
+      head.upstream.push(name, value);
+      return;
+    case TRACESTATE:
+      head.tracestate ??= value;
+      head.upstream.push(name, value);
       return;
   }
 }

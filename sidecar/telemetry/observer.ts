@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { RequestContext } from "../chain.ts";
+import type { RequestHead } from "../request-headers.ts";
 
 /**
  * The data plane's one hook for observability (metrics, traces, the audit log). It imports no
@@ -14,8 +15,8 @@ export interface ObservedExchange extends RequestContext {
   readonly started: number;
   /** `forward`, `deny:<policy>`, `respond:<policy>`, `reject:<code>`, `error:<code>`. */
   decision: string;
-  /** Flat [name, value, ...] list of the headers sent to the app; a tracer may set `traceparent`. */
-  readonly upstreamHeaders: string[];
+  /** What the header scan found; a tracer reads `traceparent` and may set it in `upstream`, the headers sent to the app. */
+  readonly head: RequestHead;
   /** The observer's per-request slot (the spans of a sampled request); undefined otherwise. */
   trace: unknown;
 }

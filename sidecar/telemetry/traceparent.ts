@@ -42,15 +42,19 @@ const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
  * @example unsampledTraceparent("0af76519-16cd-43dd-8448-eb211c80319c") // "00-0af7651916cd43dd8448eb211c80319c-<16 random hex>-00"
  */
 export function unsampledTraceparent(requestId: string): string {
-  if (!copyUuidDigits(requestId)) writeRandomHex(TRACE_ID_AT, 32);
+  writeTraceId(requestId);
   writeRandomHex(SPAN_ID_AT, 16);
   return minted.toString("latin1", 0, LENGTH);
 }
 
 /** A new trace id, chosen as for unsampledTraceparent: the request id's UUID digits, else random. */
 export function newTraceId(requestId: string): string {
-  if (!copyUuidDigits(requestId)) writeRandomHex(TRACE_ID_AT, 32);
+  writeTraceId(requestId);
   return minted.toString("latin1", TRACE_ID_AT, TRACE_ID_AT + 32);
+}
+
+function writeTraceId(requestId: string): void {
+  if (!copyUuidDigits(requestId)) writeRandomHex(TRACE_ID_AT, 32);
 }
 
 /** A new random span id (16 hex digits, never all zeros). */

@@ -1,9 +1,16 @@
 import type { SpanContext, Tracer } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
+import type { RequestHead } from "../request-headers.ts";
 import type { ExchangeObserver, ObservedExchange } from "./observer.ts";
 import { type PresetIds, type SampledRequest, spanBatcher } from "./sampled-spans.ts";
-import { newSpanId, newTraceId, parseTraceparent, unsampledTraceparent } from "./traceparent.ts";
+import {
+  formatTraceparent,
+  newSpanId,
+  newTraceId,
+  parseTraceparent,
+  unsampledTraceparent,
+} from "./traceparent.ts";
 
 /**
  * Traces, built by hand and only for sampled requests (perf notes §2). The sampling decision comes
@@ -52,15 +59,6 @@ export function samplingFromEnv(env: NodeJS.ProcessEnv): SamplingPolicy {
   }
 }
 
-/** The value of a header in a raw [name, value, ...] list (first occurrence), without building req.headers. */
-function rawHeader(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i] as string;
-    if (key.length === name.length && key.toLowerCase() === name) return raw[i + 1];
-  }
-  return undefined;
-}
-
 /**
  * The per-request slot of an unsampled request without a valid `traceparent`: onForward gives it a
  * new one (a request the policies refuse never reaches the app, so it needs none), with the sampled
@@ -105,10 +103,12 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
 
   return {
     onRequestStart(exchange: ObservedExchange) {
-      const header = rawHeader(exchange.req.rawHeaders, "traceparent");
+      const header = exchange.head.traceparent;
       const parent = header === undefined ? undefined : parseTraceparent(header);
       // A traceparent we cannot parse starts a new trace, and its tracestate goes with it (W3C §3.3, §3.5).
-      if (header !== undefined && parent === undefined) removeHeader(exchange.upstreamHeaders, "tracestate");
+      if (header !== undefined && parent === undefined && exchange.head.tracestate !== undefined) {
+        removeHeader(exchange.head.upstream, "tracestate");
+      }
       const sampled =
         parent !== undefined && sampling.parentBased
           ? (parent.traceFlags & 1) === 1
@@ -119,7 +119,7 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
     onForward(exchange: ObservedExchange) {
       if (exchange.trace === NEW_TRACE) {
         exchange.trace = undefined;
-        setTraceparent(exchange.upstreamHeaders, unsampledTraceparent(exchange.requestId));
+        setTraceparent(exchange.head, unsampledTraceparent(exchange.requestId));
         return;
       }
       const request = exchange.trace as SampledRequest | undefined;
@@ -127,7 +127,8 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
       request.clientSpanId = newSpanId();
       request.forwardTime = epochMs();
       // The app's spans hang below our client span.
-      setTraceparent(exchange.upstreamHeaders, `00-${request.traceId}-${request.clientSpanId}-01`);
+      const client = { traceId: request.traceId, spanId: request.clientSpanId, traceFlags: 1 };
+      setTraceparent(exchange.head, formatTraceparent(client));
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
       const request = exchange.trace as SampledRequest | typeof NEW_TRACE | undefined;
@@ -158,7 +159,7 @@ function sampledRequest(
   const { req } = exchange;
   return {
     parent,
-    traceState: parent === undefined ? undefined : rawHeader(req.rawHeaders, "tracestate"),
+    traceState: parent === undefined ? undefined : exchange.head.tracestate,
     traceId: parent?.traceId ?? newTraceId(exchange.requestId),
     serverSpanId: newSpanId(),
     clientSpanId: undefined,
@@ -188,9 +189,11 @@ function removeHeader(headers: string[], name: string): void {
   }
 }
 
-/** Replaces (or adds) `traceparent`: our client span's, or a new unsampled trace's. */
-function setTraceparent(headers: string[], value: string): void {
-  for (let i = 0; i < headers.length; i += 2) {
+/** Replaces (or adds) `traceparent` in the headers sent to the app: our client span's, or a new unsampled trace's. */
+function setTraceparent(head: RequestHead, value: string): void {
+  const headers = head.upstream;
+  // Without a traceparent from the client (the usual case), there is none to look for.
+  for (let i = 0; head.traceparent !== undefined && i < headers.length; i += 2) {
     const name = headers[i] as string;
     if (name.length === 11 && name.toLowerCase() === "traceparent") {
       headers[i + 1] = value;
