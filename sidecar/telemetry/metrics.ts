@@ -25,8 +25,6 @@ interface MethodMetrics {
   readonly method: string;
   readonly attributes: Attributes;
   active: number;
-  /** Reported once a request with this method has arrived. */
-  seen: boolean;
   /** Keyed by status * 1024 + route index + 1. */
   readonly durations: Map<number, HistogramSeries>;
 }
@@ -63,7 +61,10 @@ function createInstruments(
       description: "Number of active HTTP server requests.",
     })
     .addCallback((result) => {
-      for (const method of methods) if (method.seen) result.observe(method.active, method.attributes);
+      // Only methods that have been seen: one in flight, or one that ended (it has a duration series).
+      for (const method of methods) {
+        if (method.active > 0 || method.durations.size > 0) result.observe(method.active, method.attributes);
+      }
     });
   meter
     .createObservableCounter("podgate.policy.decisions", {
@@ -112,7 +113,6 @@ export function metricsObserver(
       method,
       attributes: Object.freeze({ "http.request.method": method }),
       active: 0,
-      seen: false,
       durations: new Map(),
     }),
   );
@@ -150,9 +150,7 @@ export function metricsObserver(
 
   return {
     onRequestStart(exchange: ObservedExchange) {
-      const metrics = byMethod.get(exchange.method) ?? other;
-      metrics.active++;
-      metrics.seen = true;
+      (byMethod.get(exchange.method) ?? other).active++;
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
       const metrics = byMethod.get(exchange.method) ?? other;

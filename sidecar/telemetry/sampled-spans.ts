@@ -119,7 +119,8 @@ function buildSpans(options: SpanBatcherOptions, request: SampledRequest): void 
     const traceState = request.traceState === undefined ? undefined : createTraceState(request.traceState);
     context = trace.setSpanContext(ROOT_CONTEXT, { ...request.parent, traceState });
   }
-  ids.traceId = request.traceId;
+  // The SDK asks for a trace id only for a span without a parent, and for one span id per span.
+  if (request.parent === undefined) ids.traceId = request.traceId;
   ids.spanId = request.serverSpanId;
   const name = request.route === undefined ? request.method : `${request.method} ${request.route}`;
   const server = tracer.startSpan(
@@ -127,7 +128,6 @@ function buildSpans(options: SpanBatcherOptions, request: SampledRequest): void 
     { kind: SpanKind.SERVER, attributes: request.startAttributes, startTime: request.startTime },
     context,
   );
-  ids.traceId = undefined;
   const { outcome, policy } = splitDecision(request.decision);
   if (request.clientSpanId !== undefined) {
     server.addEvent(
@@ -158,7 +158,6 @@ function buildSpans(options: SpanBatcherOptions, request: SampledRequest): void 
       request.endTime,
     );
   }
-  ids.spanId = undefined;
   server.setAttributes(endAttributes(request));
   if (request.status >= 500) server.setStatus({ code: SpanStatusCode.ERROR });
   server.end(request.endTime);
