@@ -47,39 +47,43 @@ function log(message: string): void {
   process.stderr.write(`telemetry-cost: ${message}\n`);
 }
 
+/** A load of one target: the requests wrk made and the CPU seconds the target used meanwhile. */
+interface Load {
+  requests: number;
+  cpuS: number;
+}
+
+async function load(target: RunningTarget, durationS: number): Promise<Load> {
+  const before = readCpuSeconds(target.memoryPids());
+  const run = await runWrk(target.url, { durationS, core: LOAD_CORE });
+  if (run.errors > 0) throw new Error(`${target.name}: ${run.errors} failed requests`);
+  return { requests: run.requests, cpuS: readCpuSeconds(target.memoryPids()) - before };
+}
+
+const cpuPerRequest = (loads: readonly Load[]) =>
+  loads.reduce((sum, l) => sum + l.cpuS, 0) / loads.reduce((sum, l) => sum + l.requests, 0);
+
 /**
  * One ABBA round of `other` against `base`, each loaded alone: the ratio of their requests, and of
  * their CPU time per request (which should agree, when the sidecar and not the load core is the limit).
  */
 async function aloneRound(base: RunningTarget, other: RunningTarget, durationS: number) {
-  const totals = new Map([
-    [base, { requests: 0, cpuS: 0 }],
-    [other, { requests: 0, cpuS: 0 }],
-  ]);
+  const baseLoads: Load[] = [];
+  const otherLoads: Load[] = [];
   for (const target of [base, other, other, base]) {
-    const total = totals.get(target) ?? { requests: 0, cpuS: 0 };
-    const before = readCpuSeconds(target.memoryPids());
-    const run = await runWrk(target.url, { durationS, core: LOAD_CORE });
-    if (run.errors > 0) throw new Error(`${target.name}: ${run.errors} failed requests`);
-    total.cpuS += readCpuSeconds(target.memoryPids()) - before;
-    total.requests += run.requests;
+    (target === base ? baseLoads : otherLoads).push(await load(target, durationS));
   }
-  const b = totals.get(base) ?? { requests: 1, cpuS: 1 };
-  const o = totals.get(other) ?? { requests: 1, cpuS: 1 };
-  return { requests: o.requests / b.requests, cpu: b.cpuS / b.requests / (o.cpuS / o.requests) };
+  const requests = (loads: Load[]) => loads.reduce((sum, l) => sum + l.requests, 0);
+  return {
+    requests: requests(otherLoads) / requests(baseLoads),
+    cpu: cpuPerRequest(baseLoads) / cpuPerRequest(otherLoads),
+  };
 }
 
-/** One side-by-side round: both targets loaded at once; the ratio of their CPU µs per request. */
+/** One side-by-side round: both targets loaded at once; the ratio of their CPU time per request. */
 async function sideBySideRound(base: RunningTarget, other: RunningTarget, durationS: number) {
-  const before = [readCpuSeconds(base.memoryPids()), readCpuSeconds(other.memoryPids())];
-  const [baseRun, otherRun] = await Promise.all([
-    runWrk(base.url, { durationS, core: LOAD_CORE }),
-    runWrk(other.url, { durationS, core: LOAD_CORE }),
-  ]);
-  if (baseRun.errors + otherRun.errors > 0) throw new Error("side by side: failed requests");
-  const baseUs = ((readCpuSeconds(base.memoryPids()) - (before[0] ?? 0)) * 1e6) / baseRun.requests;
-  const otherUs = ((readCpuSeconds(other.memoryPids()) - (before[1] ?? 0)) * 1e6) / otherRun.requests;
-  return baseUs / otherUs;
+  const [baseLoad, otherLoad] = await Promise.all([load(base, durationS), load(other, durationS)]);
+  return cpuPerRequest([baseLoad]) / cpuPerRequest([otherLoad]);
 }
 
 interface Settings {
