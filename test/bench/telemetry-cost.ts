@@ -14,10 +14,9 @@
  * second copy of the baseline is measured the same way: its ratio, 1.00 ideally, shows the noise.
  *
  * Side by side: the baseline and the measured target loaded at the same time, each by its own wrk,
- * and their CPU time per request compared (from /proc). It is steadier, but it comes out kinder to
- * telemetry than alone (0.85–0.87× against 0.78–0.80× in the same runs; the access log 0.93× against
- * 0.87–0.91×), and a sidecar does not share its core with a twin, so it is reported beside the
- * verdict, not as it.
+ * and their CPU time per request compared (from /proc). A sidecar does not share its core with a
+ * twin, so this is reported beside the verdict, not as it (in four runs it came out 0.82–0.87× for
+ * the telemetry sidecar where alone gave 0.78–0.84×, sometimes higher and sometimes lower).
  *
  * Run: `node test/bench/telemetry-cost.ts [--rounds 6] [--duration 2]` (wrk needed; the same
  * targets, configs and flags as `npm run bench`; about a minute a round).
