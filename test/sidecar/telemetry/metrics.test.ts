@@ -5,6 +5,7 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import { afterEach, describe, expect, it } from "vitest";
+import { type OtlpReceiver, startOtlpReceiver } from "../../helpers/otlp-receiver.ts";
 import { rawRequest } from "../../helpers/raw-http.ts";
 import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
 import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
@@ -31,8 +32,12 @@ const sampleOf = (samples: Map<string, number>, name: string, labels: Record<str
 describe("metrics", () => {
   let sidecar: TestSidecar;
   let upstream: EchoUpstream;
+  /** An OTLP receiver, closed after the sidecar (whose shutdown exports once more). */
+  let receiver: OtlpReceiver | undefined;
   afterEach(async () => {
     await sidecar.close();
+    await receiver?.close();
+    receiver = undefined;
     await upstream.close();
   });
 
@@ -131,5 +136,24 @@ describe("metrics", () => {
       [{ "http.request.method": "GET" }, 0],
       [{ "http.request.method": "_OTHER" }, 0],
     ]);
+  });
+  it("exports the metrics over OTLP/HTTP to a real receiver", async () => {
+    upstream = await startEchoUpstream();
+    receiver = await startOtlpReceiver();
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: "100",
+      OTEL_SERVICE_NAME: "orders-gateway",
+    };
+    sidecar = await startTestSidecar(upstream.url, { telemetry: { tracing: false } }, { telemetry: { env } });
+    expect((await get("/orders")).status).toBe(200);
+    const { received } = receiver;
+    const exported = () =>
+      received.find((b) => b.url === "/v1/metrics" && b.body.includes("http.server.request.duration"));
+    await expect.poll(exported, { timeout: 5000 }).toBeDefined();
+    const text = exported()?.body ?? "";
+    for (const value of ["orders-gateway", "podgate.policy.decisions", "http.server.active_requests"]) {
+      expect(text).toContain(value);
+    }
   });
 });

@@ -1,10 +1,8 @@
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseTraceparent } from "../../../sidecar/telemetry/traceparent.ts";
 import { samplingFromEnv } from "../../../sidecar/telemetry/tracing.ts";
+import { startOtlpReceiver } from "../../helpers/otlp-receiver.ts";
 import { rawRequest } from "../../helpers/raw-http.ts";
 import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
 import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
@@ -177,23 +175,10 @@ describe("tracing", () => {
 
   it("exports spans over OTLP/HTTP to a real receiver with the pod's resource attributes", async () => {
     upstream = await startEchoUpstream();
-    const bodies: Array<{ url: string; body: string }> = [];
-    const receiver = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8");
-      });
-      req.on("end", () => {
-        bodies.push({ url: req.url ?? "", body });
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    receiver.listen(0, "127.0.0.1");
-    await once(receiver, "listening");
+    const receiver = await startOtlpReceiver();
     try {
-      const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
       const env = {
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_TRACES_SAMPLER: "always_on",
         OTEL_SERVICE_NAME: "orders-gateway",
         POD_NAME: "orders-7d9f",
@@ -209,9 +194,9 @@ describe("tracing", () => {
       await sidecar.close();
       sidecar = undefined;
     } finally {
-      receiver.close();
+      await receiver.close();
     }
-    const traces = bodies.find((b) => b.url === "/v1/traces");
+    const traces = receiver.received.find((b) => b.url === "/v1/traces");
     expect(traces).toBeDefined();
     const text = traces?.body ?? "";
     for (const value of ["orders-gateway", "orders-7d9f", "shop", "node-1", "k8s.pod.name", "url.path"]) {
