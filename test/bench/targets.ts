@@ -47,7 +47,10 @@ export const LOAD_CORE = 1;
  */
 export const WARMUP_S = 6;
 
-/** Heap flags for the Node proxies: the sidecar's production settings (see perf notes §3, §7.5). */
+/**
+ * Heap flags the benchmarks run the Node proxies with (perf notes §3, §7.5). The sidecar image's
+ * entrypoint and the injector set no Node flags, so a pod runs with Node's defaults.
+ */
 export const NODE_PROXY_FLAGS = ["--max-semi-space-size=2", "--max-old-space-size=64"];
 
 /** Where and how targets run. */
