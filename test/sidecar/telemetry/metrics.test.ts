@@ -137,6 +137,7 @@ describe("metrics", () => {
       [{ "http.request.method": "_OTHER" }, 0],
     ]);
   });
+
   it("exports the metrics over OTLP/HTTP to a real receiver", async () => {
     upstream = await startEchoUpstream();
     receiver = await startOtlpReceiver();
