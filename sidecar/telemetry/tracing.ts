@@ -192,13 +192,17 @@ function removeHeader(headers: string[], name: string): void {
 /** Replaces (or adds) `traceparent` in the headers sent to the app: our client span's, or a new unsampled trace's. */
 function setTraceparent(head: RequestHead, value: string): void {
   const headers = head.upstream;
-  // Without a traceparent from the client (the usual case), there is none to look for.
-  for (let i = 0; head.traceparent !== undefined && i < headers.length; i += 2) {
-    const name = headers[i] as string;
-    if (name.length === 11 && name.toLowerCase() === "traceparent") {
-      headers[i + 1] = value;
-      return;
-    }
+  // Only a request that came with a traceparent (not the usual case) has one to replace.
+  const at = head.traceparent === undefined ? -1 : headerIndex(headers, "traceparent");
+  if (at < 0) headers.push("traceparent", value);
+  else headers[at + 1] = value;
+}
+
+/** The index of the first header with this (lower-case) name in a flat [name, value, ...] list; -1 if none. */
+function headerIndex(headers: readonly string[], name: string): number {
+  for (let i = 0; i < headers.length; i += 2) {
+    const candidate = headers[i] as string;
+    if (candidate.length === name.length && candidate.toLowerCase() === name) return i;
   }
-  headers.push("traceparent", value);
+  return -1;
 }

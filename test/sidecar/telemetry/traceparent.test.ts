@@ -62,7 +62,7 @@ describe("traceparent", () => {
     expect(parseTraceparent(minted)).toBeDefined();
   });
 
-  it("returns values that stay as they were when the next one is minted (the buffer is reused)", () => {
+  it("mints each value from its own request id and a new parent id, though the buffer is reused", () => {
     const first = unsampledTraceparent("0af76519-16cd-43dd-8448-eb211c80319c");
     const second = unsampledTraceparent("11111111-2222-4333-8444-555555555555");
     expect(first.slice(3, 35)).toBe("0af7651916cd43dd8448eb211c80319c");
