@@ -163,7 +163,7 @@ function removeNamed(upstream: string[], named: readonly string[]): void {
 }
 
 /** Removes, in place, every header whose lower-case name is in `lowerNames`. */
-function removeHeaders(list: string[], lowerNames: readonly string[]): void {
+export function removeHeaders(list: string[], lowerNames: readonly string[]): void {
   if (lowerNames.length === 0) return;
   let write = 0;
   for (let read = 0; read < list.length; read += 2) {

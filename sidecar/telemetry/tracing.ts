@@ -1,7 +1,7 @@
 import type { SpanContext, Tracer } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
-import type { RequestHead } from "../request-headers.ts";
+import { type RequestHead, removeHeaders } from "../request-headers.ts";
 import type { ExchangeObserver, ObservedExchange } from "./observer.ts";
 import { type PresetIds, type SampledRequest, spanBatcher } from "./sampled-spans.ts";
 import {
@@ -107,7 +107,7 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
       const parent = header === undefined ? undefined : parseTraceparent(header);
       // A traceparent we cannot parse starts a new trace, and its tracestate goes with it (W3C §3.3, §3.5).
       if (header !== undefined && parent === undefined && exchange.head.tracestate !== undefined) {
-        removeHeader(exchange.head.upstream, "tracestate");
+        removeHeaders(exchange.head.upstream, ["tracestate"]);
       }
       const sampled =
         parent !== undefined && sampling.parentBased
@@ -180,13 +180,6 @@ function sampledRequest(
     decision: "",
     identity: undefined,
   };
-}
-
-/** Removes every occurrence of a header from a flat [name, value, ...] list. */
-function removeHeader(headers: string[], name: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if ((headers[i] as string).toLowerCase() === name) headers.splice(i, 2);
-  }
 }
 
 /** Replaces (or adds) `traceparent` in the headers sent to the app: our client span's, or a new unsampled trace's. */
