@@ -9,9 +9,10 @@
  * carry that offset into every round, and only new processes per round average it out.
  *
  * Alone, ABBA: the baseline, the measured target twice, then the baseline again, each loaded by
- * itself for `--duration` seconds; the ratio of their requests (and of their CPU time per request)
- * cancels a drift of the shared host during the round. The median over rounds is the verdict. A
- * second copy of the baseline is measured the same way: its ratio, 1.00 ideally, shows the noise.
+ * itself for `--duration` seconds after an unmeasured second of its own (REWARM_S); the ratio of
+ * their requests (and of their CPU time per request) cancels a drift of the shared host during the
+ * round. The median over rounds is the verdict. A second copy of the baseline is measured the same
+ * way: its ratio, 1.00 ideally, shows the noise.
  *
  * Side by side: the baseline and the measured target loaded at the same time, each by its own wrk,
  * and their CPU time per request compared (from /proc). A sidecar does not share its core with a
@@ -19,7 +20,7 @@
  * the telemetry sidecar where alone gave 0.78–0.84×, sometimes higher and sometimes lower).
  *
  * Run: `node test/bench/telemetry-cost.ts [--rounds 6] [--duration 2]` (wrk needed; the same
- * targets, configs and flags as `npm run bench`; about a minute and a half a round).
+ * targets, configs and flags as `npm run bench`; about 1.7 minutes a round).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -63,6 +64,16 @@ const cpuPerRequest = (loads: readonly Load[]) =>
   loads.reduce((sum, l) => sum + l.cpuS, 0) / loads.reduce((sum, l) => sum + l.requests, 0);
 
 /**
+ * An unmeasured load of a target just before each of its measured loads in an ABBA round, so every
+ * measured load follows a busy second. Without it the baseline, loaded in every round, came to each
+ * measured load hot, and a target measured later after idling up to ~20 s. In a scratch harness of
+ * this design (fresh processes, ABBA, 2-s loads), a second copy of the baseline came out 0.97× in
+ * two runs of 12 and 14 rounds without the re-warm and 1.03× with it, and the telemetry sidecar's
+ * rounds narrowed from 0.73–0.93 to 0.82–0.93 (medians 0.85–0.88 without, 0.86 with).
+ */
+const REWARM_S = 1;
+
+/**
  * One ABBA round of `other` against `base`, each loaded alone: the ratio of their requests, and of
  * their CPU time per request (which should agree, when the sidecar and not the load core is the limit).
  */
@@ -70,6 +81,7 @@ async function aloneRound(base: RunningTarget, other: RunningTarget, durationS: 
   const baseLoads: Load[] = [];
   const otherLoads: Load[] = [];
   for (const target of [base, other, other, base]) {
+    await runWrk(target.url, { durationS: REWARM_S, core: LOAD_CORE });
     (target === base ? baseLoads : otherLoads).push(await load(target, durationS));
   }
   const requests = (loads: Load[]) => loads.reduce((sum, l) => sum + l.requests, 0);
