@@ -11,8 +11,8 @@
  * Alone, ABBA: the baseline, the measured target twice, then the baseline again, each loaded by
  * itself for `--duration` seconds after an unmeasured second of its own (REWARM_S); the ratio of
  * their requests (and of their CPU time per request) cancels a drift of the shared host during the
- * round. The median over rounds is the verdict. A second copy of the baseline is measured the same
- * way: its ratio, 1.00 ideally, shows the noise.
+ * round. The median over rounds is the verdict, when it clears the goal by more than the noise: a
+ * second copy of the baseline is measured the same way, and its distance from 1.00 is that noise.
  *
  * Side by side: the baseline and the measured target loaded at the same time, each by its own wrk,
  * and their CPU time per request compared (from /proc). A sidecar does not share its core with a
@@ -128,6 +128,18 @@ async function startRound(context: TargetContext, measured: readonly Measured[])
   return { base, targets };
 }
 
+/**
+ * PASS or FAIL only when the telemetry ratio clears the goal by more than the run's own noise, the
+ * distance of the second copy of the baseline (identical to it) from 1.00; INCONCLUSIVE otherwise.
+ * (One 8-round run gave the telemetry sidecar 0.91× with the second copy at 0.93×.)
+ */
+function verdict(telemetry: number, copy: number): string {
+  const noise = Math.abs(copy - 1);
+  if (telemetry >= GOALS.telemetryRatio + noise) return "PASS";
+  if (telemetry < GOALS.telemetryRatio - noise) return "FAIL";
+  return "INCONCLUSIVE";
+}
+
 function report(measured: readonly Measured[], settings: Settings): string {
   const lines = [
     `| target | requests/s ratio to ${BASELINE}, alone (median of ${settings.rounds} ABBA rounds) | every round | CPU per request ratio, alone | CPU per request ratio, side by side |`,
@@ -141,10 +153,11 @@ function report(measured: readonly Measured[], settings: Settings): string {
     );
   }
   const telemetry = median(measured.find((m) => m.label === "podgate+telemetry")?.alone ?? []);
+  const copy = median(measured.find((m) => m.name === BASELINE)?.alone ?? []);
   lines.push(
     "",
     `Telemetry (≥ ${GOALS.telemetryRatio.toFixed(2)}× the requests/s with tracing at 1 %, metrics and the access log): ` +
-      `${telemetry >= GOALS.telemetryRatio ? "PASS" : "FAIL"} (${telemetry.toFixed(2)}×; the second copy of ${BASELINE} shows the method's noise)`,
+      `${verdict(telemetry, copy)} (${telemetry.toFixed(2)}×; the second copy of ${BASELINE}: ${copy.toFixed(2)}×)`,
   );
   return `${lines.join("\n")}\n`;
 }
