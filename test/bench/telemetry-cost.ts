@@ -20,7 +20,7 @@
  * the telemetry sidecar where alone gave 0.78–0.84×, sometimes higher and sometimes lower).
  *
  * Run: `node test/bench/telemetry-cost.ts [--rounds 6] [--duration 2]` (wrk needed; the same
- * targets, configs and flags as `npm run bench`; about 1.7 minutes a round).
+ * targets, configs and flags as `npm run bench`; about 1.3 minutes a round).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
