@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
@@ -27,6 +26,7 @@ import {
   scanRequestHeaders,
   validRequestId,
 } from "./request-headers.ts";
+import { newRequestId } from "./request-ids.ts";
 import type { ExchangeObserver, ObservedExchange } from "./telemetry/observer.ts";
 import { tlsServerOptions } from "./tls.ts";
 import { isWebSocketUpgrade, type UpgradeForwarder } from "./upgrade.ts";
@@ -128,7 +128,7 @@ function admit(
 ): Exchange | undefined {
   const started = performance.now();
   const head = scanRequestHeaders(req.rawHeaders);
-  const requestId = validRequestId(head.requestId) ?? randomUUID();
+  const requestId = validRequestId(head.requestId) ?? newRequestId();
   const problem = malformed(req, head, options.config);
   const canonical = normalizePath(req.url ?? "", options.config.paths);
   const rejection =
@@ -296,7 +296,7 @@ function finish(exchange: Exchange, bytes: number, options: DataPlaneOptions): v
 function upgradeHandler(options: DataPlaneOptions) {
   return function handleUpgrade(req: IncomingMessage, socket: Duplex, headBytes: Buffer): void {
     const head = scanRequestHeaders(req.rawHeaders);
-    const requestId = validRequestId(head.requestId) ?? randomUUID();
+    const requestId = validRequestId(head.requestId) ?? newRequestId();
     const canonical = normalizePath(req.url ?? "", options.config.paths);
     const problem =
       malformed(req, head, options.config) ??

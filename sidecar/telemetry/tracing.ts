@@ -2,6 +2,7 @@ import type { SpanContext, Tracer } from "@opentelemetry/api";
 import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
 import { type RequestHead, removeHeaders } from "../request-headers.ts";
+import { takeTraceparent } from "../request-ids.ts";
 import type { ExchangeObserver, ObservedExchange } from "./observer.ts";
 import { type PresetIds, type SampledRequest, spanBatcher } from "./sampled-spans.ts";
 import {
@@ -64,7 +65,8 @@ export function samplingFromEnv(env: NodeJS.ProcessEnv): SamplingPolicy {
  * new one (a request the policies refuse never reaches the app, so it needs none), with the sampled
  * flag off, so a parent-based sampler in the app agrees with ours instead of starting traces of its
  * own, and the app's logs still carry a trace id (what an OpenTelemetry SDK does for a root request
- * it does not sample).
+ * it does not sample). A request whose id the data plane made holds that id's ready-made
+ * `traceparent` string instead (request-ids.ts); this symbol marks one whose id came with it.
  */
 const NEW_TRACE = Symbol("new trace");
 
@@ -114,12 +116,13 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
           ? (parent.traceFlags & 1) === 1
           : sampling.ratio > 0 && random() < sampling.ratio;
       if (sampled) exchange.trace = sampledRequest(exchange, parent, redact);
-      else if (parent === undefined) exchange.trace = NEW_TRACE;
+      else if (parent === undefined) exchange.trace = takeTraceparent(exchange.requestId) ?? NEW_TRACE;
     },
     onForward(exchange: ObservedExchange) {
-      if (exchange.trace === NEW_TRACE) {
+      const { trace } = exchange;
+      if (typeof trace === "string" || trace === NEW_TRACE) {
         exchange.trace = undefined;
-        setTraceparent(exchange.head, unsampledTraceparent(exchange.requestId));
+        setTraceparent(exchange.head, trace === NEW_TRACE ? unsampledTraceparent(exchange.requestId) : trace);
         return;
       }
       const request = exchange.trace as SampledRequest | undefined;
@@ -131,8 +134,9 @@ export function tracingObserver(options: TracingOptions): TracingObserver {
       setTraceparent(exchange.head, formatTraceparent(client));
     },
     onRequestEnd(exchange: ObservedExchange, status: number) {
-      const request = exchange.trace as SampledRequest | typeof NEW_TRACE | undefined;
-      if (request === undefined || request === NEW_TRACE) return;
+      // Only a sampled request holds an object; the others hold a traceparent, NEW_TRACE or nothing.
+      if (typeof exchange.trace !== "object") return;
+      const request = exchange.trace as SampledRequest;
       exchange.trace = undefined;
       request.endTime = epochMs();
       request.status = status;

@@ -111,6 +111,19 @@ describe("tracing", () => {
     expect(received[0]?.headers.baggage).toBe("k=v");
   });
 
+  it("gives no traceparent to a request the policies refuse, and a fresh one to the next", async () => {
+    const exporter = await startTracing(() => 0.5, { routes: [{ path: "/open" }] });
+    const refused = await get("/closed");
+    await get("/open");
+    await expect.poll(() => sidecar?.state.inFlight).toBe(0);
+    expect(refused.status).toBe(404);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    const received = upstream?.received ?? [];
+    expect(received.map((r) => r.url)).toEqual(["/open"]);
+    const traceparent = String(received[0]?.headers.traceparent);
+    expect(traceparent.slice(3, 35)).toBe(String(received[0]?.headers["x-request-id"]).replaceAll("-", ""));
+  });
+
   it("takes a random trace id when the request id is not a UUID or is the all-zero UUID", async () => {
     await startTracing(() => 0.5);
     await get("/a", "x-request-id: order-42\r\n");
