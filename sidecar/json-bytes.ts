@@ -39,19 +39,37 @@ export function writeRaw(buffer: Buffer, position: number, bytes: Uint8Array): n
 }
 
 /**
- * Writes a non-negative integer (up to 2^53) in decimal, as JSON writes it.
+ * Writes a non-negative integer (up to 2^53) in decimal, as JSON writes it. A value past 2^31 (the
+ * log's epoch milliseconds) is split at 10^8 so every digit comes from 32-bit integer arithmetic:
+ * the same digits from floating-point division took four times as long.
  * @example writeUint(buffer, 0, 200) // "200", returns 3
  */
 export function writeUint(buffer: Buffer, position: number, value: number): number {
+  if (value <= INT32_MAX) return writeInt32(buffer, position, value);
+  const high = Math.floor(value / 1e8);
+  const at = writeInt32(buffer, position, high);
+  writeDigits(buffer, at, value - high * 1e8, 8);
+  return at + 8;
+}
+
+const INT32_MAX = 0x7fffffff;
+
+/** Writes a value in [0, 2^31) without leading zeros. */
+function writeInt32(buffer: Buffer, position: number, value: number): number {
   let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  const at = position + digits;
-  let rest = value;
-  for (let i = 1; i <= digits; i++) {
-    buffer[at - i] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) digits++;
+  writeDigits(buffer, position, value, digits);
+  return position + digits;
+}
+
+/** Writes the last `digits` decimal digits of a value in [0, 2^31), zero-padded. */
+function writeDigits(buffer: Buffer, position: number, value: number, digits: number): void {
+  let rest = value | 0;
+  for (let at = position + digits - 1; at >= position; at--) {
+    const quotient = (rest / 10) | 0;
+    buffer[at] = 0x30 + rest - quotient * 10;
+    rest = quotient;
   }
-  return at;
 }
 
 /**

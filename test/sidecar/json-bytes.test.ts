@@ -34,8 +34,30 @@ describe("writeJsonString", () => {
 });
 
 describe("writeUint", () => {
-  it.each([0, 7, 10, 99, 200, 65_535, 1_764_000_000_123, Number.MAX_SAFE_INTEGER])("writes %d", (value) => {
+  it.each([
+    0,
+    7,
+    10,
+    99,
+    200,
+    65_535,
+    2 ** 31 - 1,
+    2 ** 31,
+    100_000_000,
+    1_000_000_007,
+    100_000_000_000,
+    1_764_000_000_123,
+    1_764_000_000_000,
+    Number.MAX_SAFE_INTEGER,
+  ])("writes %d", (value) => {
     expect(written((buffer, at) => writeUint(buffer, at, value))).toBe(JSON.stringify(value));
+  });
+
+  it("agrees with JSON.stringify on 10,000 integers of every length up to 2^53", () => {
+    for (let i = 0; i < 10_000; i++) {
+      const value = Math.floor(Math.random() * 2 ** ((i % 53) + 1));
+      expect(written((buffer, at) => writeUint(buffer, at, value))).toBe(JSON.stringify(value));
+    }
   });
 });
 
