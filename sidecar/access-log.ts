@@ -90,17 +90,20 @@ function lineEncoder(bindings: Record<string, unknown>): LineEncoder {
   const bound = JSON.stringify(bindings).slice(1, -1);
   const part = (text: string) => Buffer.from(text, "utf8");
   const head = part(`{"level":30,"time":`);
-  const method = part(`${bound === "" ? "" : `,${bound}`},"msg":"access","method":`);
-  const path = part(`,"path":`);
-  const status = part(`,"status":`);
-  const duration = part(`,"durationMs":`);
+  // The method, the status and the decision take few values: each is written with the keys around
+  // it as one fragment, made once per value, so a line is eight copies and six values.
+  const methodFragment = fragments((method: string) =>
+    part(`${bound === "" ? "" : `,${bound}`},"msg":"access","method":${JSON.stringify(method)},"path":`),
+  );
+  const statusFragment = fragments((status: number) => part(`,"status":${status},"durationMs":`));
+  const decisionFragment = fragments((decision: string) =>
+    part(`,"decision":${JSON.stringify(decision)}}\n`),
+  );
   const bytes = part(`,"bytes":`);
   const requestId = part(`,"requestId":`);
   const client = part(`,"client":`);
   const identity = part(`,"identity":`);
-  const decision = part(`,"decision":`);
-  const end = part("}\n");
-  const fixed = LINE_FIXED_BYTES + method.length;
+  const fixed = LINE_FIXED_BYTES + bound.length;
   return {
     room: (entry) =>
       fixed +
@@ -112,19 +115,32 @@ function lineEncoder(bindings: Record<string, unknown>): LineEncoder {
       jsonStringRoom(entry.decision),
     encode(buffer, position, entry) {
       let at = writeUint(buffer, writeRaw(buffer, position, head), Date.now());
-      at = writeJsonString(buffer, writeRaw(buffer, at, method), entry.method);
-      at = writeJsonString(buffer, writeRaw(buffer, at, path), entry.path);
-      at = writeUint(buffer, writeRaw(buffer, at, status), entry.status);
-      at = writeMilliseconds(buffer, writeRaw(buffer, at, duration), entry.durationMs);
+      at = writeJsonString(buffer, writeRaw(buffer, at, methodFragment(entry.method)), entry.path);
+      at = writeMilliseconds(buffer, writeRaw(buffer, at, statusFragment(entry.status)), entry.durationMs);
       at = writeUint(buffer, writeRaw(buffer, at, bytes), entry.bytes);
       at = writeJsonString(buffer, writeRaw(buffer, at, requestId), entry.requestId);
       at = writeJsonString(buffer, writeRaw(buffer, at, client), entry.client);
       if (entry.identity !== undefined) {
         at = writeJsonString(buffer, writeRaw(buffer, at, identity), entry.identity);
       }
-      at = writeJsonString(buffer, writeRaw(buffer, at, decision), entry.decision);
-      return writeRaw(buffer, at, end);
+      return writeRaw(buffer, at, decisionFragment(entry.decision));
     },
+  };
+}
+
+/** Fragments kept per value; a field with more values makes the rest per line. */
+const MAX_FRAGMENTS = 64;
+
+/** Makes a value's fragment once and keeps it (up to MAX_FRAGMENTS values). */
+function fragments<Value>(make: (value: Value) => Buffer): (value: Value) => Buffer {
+  const made = new Map<Value, Buffer>();
+  return (value) => {
+    let fragment = made.get(value);
+    if (fragment === undefined) {
+      fragment = make(value);
+      if (made.size < MAX_FRAGMENTS) made.set(value, fragment);
+    }
+    return fragment;
   };
 }
 

@@ -44,6 +44,21 @@ describe("accessLogWriter", () => {
     expect(Object.keys(fast ?? {}).sort()).toEqual(Object.keys(viaPino ?? {}).sort());
   });
 
+  it("writes each method, status and decision right, also past the 64 values it keeps made", () => {
+    const { log, lines } = capture();
+    const writer = accessLogWriter(log);
+    const entries = Array.from({ length: 150 }, (_, i) => ({
+      ...entry,
+      method: i % 3 === 0 ? "GET" : `M${i}`,
+      status: 100 + i,
+      decision: i % 5 === 0 ? "forward" : `deny:policy-${i}"\u00e9`,
+    }));
+    for (const each of [...entries, ...entries]) writer.write(each);
+    expect(lines.map((line) => JSON.parse(line))).toEqual(
+      [...entries, ...entries].map((each) => expect.objectContaining({ ...each, msg: "access" })),
+    );
+  });
+
   it("leaves out an absent identity and writes nothing above info", () => {
     const { log, lines } = capture();
     accessLogWriter(log).write({ ...entry, identity: undefined });
