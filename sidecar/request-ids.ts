@@ -32,9 +32,9 @@ const text = Buffer.from(SLOT_TEMPLATE.repeat(BATCH), "latin1");
 const textView = new DataView(text.buffer, text.byteOffset, text.byteLength);
 /** The two hex digits of each byte value, as a little-endian 16-bit value: one store a byte. */
 const HEX_PAIRS = new Uint16Array(256);
+const HEX_DIGITS = "0123456789abcdef";
 for (let byte = 0; byte < 256; byte++) {
-  const digits = "0123456789abcdef";
-  HEX_PAIRS[byte] = digits.charCodeAt(byte >> 4) | (digits.charCodeAt(byte & 0x0f) << 8);
+  HEX_PAIRS[byte] = HEX_DIGITS.charCodeAt(byte >> 4) | (HEX_DIGITS.charCodeAt(byte & 0x0f) << 8);
 }
 
 let batch = "";

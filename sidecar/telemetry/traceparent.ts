@@ -3,8 +3,9 @@ import type { SpanContext } from "@opentelemetry/api";
 /**
  * The W3C `traceparent` header (https://www.w3.org/TR/trace-context/#traceparent-header):
  * `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`. Parsed for every request that carries
- * one, and written for every request that does not (unsampledTraceparent), so the mint runs on the
- * hot path: it writes into one reused byte buffer and makes one string.
+ * one, and written for every request that does not: from request-ids.ts's pool when the data plane
+ * made the request id, else minted here (unsampledTraceparent) into one reused byte buffer as one
+ * string.
  */
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -34,11 +35,11 @@ const minted = Buffer.from(`00-${ZERO_TRACE}-${ZERO_SPAN}-00`, "latin1");
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
 
 /**
- * A new trace's `traceparent` with the sampled flag off. The trace id is the request id's hex
- * digits when the request id is a lower-case UUID (the one the data plane generated, or the
- * caller's), so the access log's request id finds the trace; otherwise, and for the span id, the
- * digits come from Math.random, as in the OpenTelemetry SDK's own id generator (a second
- * crypto.randomUUID per request cost more than the rest of the tracing observer).
+ * A new trace's `traceparent` with the sampled flag off, for a request id the data plane did not
+ * make (its own come with one, request-ids.ts). The trace id is the request id's hex digits when
+ * it is a lower-case UUID, so the access log's request id finds the trace; otherwise, and for the
+ * span id, the digits come from Math.random, as in the OpenTelemetry SDK's own id generator (a
+ * second crypto.randomUUID per request cost more than the rest of the tracing observer).
  * @example unsampledTraceparent("0af76519-16cd-43dd-8448-eb211c80319c") // "00-0af7651916cd43dd8448eb211c80319c-<16 random hex>-00"
  */
 export function unsampledTraceparent(requestId: string): string {
