@@ -41,7 +41,7 @@ export function writeRaw(buffer: Buffer, position: number, bytes: Uint8Array): n
 /**
  * Writes a non-negative integer (up to 2^53) in decimal, as JSON writes it. A value past 2^31 (the
  * log's epoch milliseconds) is split at 10^8 so every digit comes from 32-bit integer arithmetic:
- * the same digits from floating-point division took four times as long.
+ * the same digits from floating-point division took nearly four times as long.
  * @example writeUint(buffer, 0, 200) // "200", returns 3
  */
 export function writeUint(buffer: Buffer, position: number, value: number): number {

@@ -39,9 +39,9 @@ for (let byte = 0; byte < 256; byte++) {
 
 let batch = "";
 let next = BATCH;
-/** The id handed out last, while its traceparent has not been taken. */
+/** The id handed out last, while its traceparent has not been taken, and where its slot starts. */
 let lastIssued: string | undefined;
-let lastTraceparent = "";
+let lastSlotAt = 0;
 
 /**
  * A new random UUID (version 4, RFC 9562 §5.4), lower-case.
@@ -49,9 +49,8 @@ let lastTraceparent = "";
  */
 export function newRequestId(): string {
   if (next === BATCH) refill();
-  const at = next++ * SLOT_TEMPLATE.length;
-  lastIssued = batch.slice(at, at + UUID_LENGTH);
-  lastTraceparent = batch.slice(at + UUID_LENGTH, at + SLOT_TEMPLATE.length);
+  lastSlotAt = next++ * SLOT_TEMPLATE.length;
+  lastIssued = batch.slice(lastSlotAt, lastSlotAt + UUID_LENGTH);
   return lastIssued;
 }
 
@@ -63,7 +62,8 @@ export function newRequestId(): string {
 export function takeTraceparent(requestId: string): string | undefined {
   if (requestId !== lastIssued) return undefined;
   lastIssued = undefined;
-  return lastTraceparent;
+  // Sliced only when taken: with tracing off nothing asks, and the request allocates one string.
+  return batch.slice(lastSlotAt + UUID_LENGTH, lastSlotAt + SLOT_TEMPLATE.length);
 }
 
 /** Writes the digits of the next BATCH slots from new random bytes. */

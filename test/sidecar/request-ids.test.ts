@@ -30,6 +30,6 @@ describe("request ids", () => {
     const last = newRequestId();
     expect(takeTraceparent(earlier)).toBeUndefined();
     expect(takeTraceparent("0af76519-16cd-43dd-8448-eb211c80319c")).toBeUndefined();
-    expect(takeTraceparent(`${last}`)).toMatch(UNSAMPLED);
+    expect(takeTraceparent(last)).toMatch(UNSAMPLED);
   });
 });
