@@ -16,7 +16,11 @@ if (existsSync(outdir)) {
   for (const name of readdirSync(outdir)) if (/-[A-Z0-9]{8}\.mjs$/.test(name)) rmSync(join(outdir, name));
 }
 await build({
-  entryPoints: { [basename(outfile, ".mjs")]: "cli/podgate.ts" },
+  entryPoints: {
+    [basename(outfile, ".mjs")]: "cli/podgate.ts",
+    // The sidecar's OTLP exports run in a worker thread started from this file (worker-exporters.ts).
+    "export-worker": "sidecar/telemetry/export-worker.ts",
+  },
   bundle: true,
   splitting: true,
   platform: "node",

@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ContextManager, metrics, trace } from "@opentelemetry/api";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { envDetector, hostDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   type IMetricReader,
@@ -24,6 +22,7 @@ import { durationHistogram, metricsObserver } from "./metrics.ts";
 import { combineObservers, type ExchangeObserver } from "./observer.ts";
 import { PresetIds } from "./sampled-spans.ts";
 import { samplingFromEnv, tracingObserver } from "./tracing.ts";
+import { type WorkerExporters, workerExporters } from "./worker-exporters.ts";
 
 /**
  * OpenTelemetry setup with `@opentelemetry/sdk-node`, configured by the standard OTEL_* variables
@@ -79,23 +78,44 @@ function podAttributes(env: NodeJS.ProcessEnv): Record<string, string> {
   return attributes;
 }
 
-function spanProcessors(options: TelemetryOptions, env: NodeJS.ProcessEnv): SpanProcessor[] {
+/** The OTLP/HTTP URLs to export to: a signal that is off, or set to `none`, has none. */
+function otlpUrls(options: TelemetryOptions, env: NodeJS.ProcessEnv) {
+  const { tracing, metrics } = options.config.telemetry;
+  return {
+    traces:
+      tracing && options.spanExporter === undefined && env.OTEL_TRACES_EXPORTER !== "none"
+        ? otlpUrl(env, "traces")
+        : undefined,
+    metrics: metrics && env.OTEL_METRICS_EXPORTER !== "none" ? otlpUrl(env, "metrics") : undefined,
+  };
+}
+
+function spanProcessors(
+  options: TelemetryOptions,
+  env: NodeJS.ProcessEnv,
+  exporters: WorkerExporters,
+): SpanProcessor[] {
   if (!options.config.telemetry.tracing || env.OTEL_TRACES_EXPORTER === "none") return [];
   if (options.spanExporter !== undefined)
     return [new SimpleSpanProcessor({ exporter: options.spanExporter })];
-  const url = otlpUrl(env, "traces");
-  return url === undefined ? [] : [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) })];
+  const exporter = exporters.spanExporter;
+  return exporter === undefined ? [] : [new BatchSpanProcessor({ exporter })];
 }
 
 /** The readers: the test seam's, Prometheus (always, for /metrics), and OTLP when an endpoint is set. */
-function metricReaders(options: TelemetryOptions, env: NodeJS.ProcessEnv, metricProducers: MetricProducer[]) {
+function metricReaders(
+  options: TelemetryOptions,
+  env: NodeJS.ProcessEnv,
+  metricProducers: MetricProducer[],
+  exporters: WorkerExporters,
+) {
   const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
   const readers: IMetricReader[] = [...(options.metricReaders?.(metricProducers) ?? []), prometheus];
-  const url = otlpUrl(env, "metrics");
-  if (url !== undefined && env.OTEL_METRICS_EXPORTER !== "none") {
+  const exporter = exporters.metricExporter;
+  if (exporter !== undefined) {
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url }),
+        exporter,
         exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000,
         metricProducers,
       }),
@@ -109,11 +129,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const { config } = options;
   const histogram = config.telemetry.metrics ? durationHistogram() : undefined;
+  const exporters = workerExporters(otlpUrls(options, env), env);
   const { prometheus, readers } =
     histogram === undefined
       ? { prometheus: undefined, readers: [] }
-      : metricReaders(options, env, [histogram.producer]);
-  const processors = spanProcessors(options, env);
+      : metricReaders(options, env, [histogram.producer], exporters);
+  const processors = spanProcessors(options, env, exporters);
   const ids = new PresetIds(new RandomIdGenerator());
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || "podgate-sidecar",
@@ -154,6 +175,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     async shutdown() {
       tracing?.flush();
       await sdk.shutdown();
+      await exporters.close();
       metrics.disable();
       trace.disable();
     },

@@ -56,6 +56,8 @@ export interface SidecarProcessOptions {
   via?: "file" | "env";
   /** Extra environment variables; PODGATE_CONFIG is removed from the inherited environment unless set here. */
   env?: NodeJS.ProcessEnv;
+  /** The CLI entry point to run; default the sources' cli/podgate.ts (a bundle's podgate.mjs instead). */
+  entry?: string;
 }
 
 /**
@@ -76,7 +78,8 @@ export async function startSidecarProcess(
   const configFile = viaEnv ? "" : writeConfigFile(full);
   const env: NodeJS.ProcessEnv = { ...process.env, PODGATE_CONFIG: undefined, ...options.env };
   if (viaEnv) env.PODGATE_CONFIG = JSON.stringify(full);
-  const args = viaEnv ? [CLI, "sidecar"] : [CLI, "sidecar", "--config", configFile];
+  const entry = options.entry ?? CLI;
+  const args = viaEnv ? [entry, "sidecar"] : [entry, "sidecar", "--config", configFile];
   const proc = spawnNode(args, { cwd: REPO_ROOT, env });
   const stop = async () => {
     await proc.kill();

@@ -1,0 +1,69 @@
+import { parentPort, workerData } from "node:worker_threads";
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from "@opentelemetry/otlp-exporter-base/node-http";
+import type { ISerializer } from "@opentelemetry/otlp-transformer";
+import type { ExportReply, ExportRequest, ExportSignal, ExportWorkerData } from "./export-messages.ts";
+
+/**
+ * The worker thread that sends OTLP/HTTP exports (see worker-exporters.ts for why they leave the
+ * data plane's thread). It gets request bodies already serialized and sends them with
+ * OpenTelemetry's own HTTP export delegate, built as OTLPTraceExporter and OTLPMetricExporter build
+ * theirs: the same OTEL_EXPORTER_OTLP_* headers, compression, timeout, certificates and retries.
+ */
+
+/** The bodies arrive serialized: the delegate's serializer hands them on as they are. */
+const ALREADY_SERIALIZED: ISerializer<Uint8Array, undefined> = {
+  serializeRequest: (body) => body,
+  deserializeResponse: () => undefined,
+};
+
+/** What the delegate's self-observability metrics count of a body: nothing (it has no meter provider). */
+const NO_ITEM_COUNT = { name: "batch", countItems: () => 0 };
+
+const SIGNALS = {
+  traces: { env: "TRACES", path: "v1/traces", component: "otlp_http_span_exporter" },
+  metrics: { env: "METRICS", path: "v1/metrics", component: "otlp_http_metric_exporter" },
+} as const;
+
+function delegateFor(signal: ExportSignal, url: string) {
+  const { env, path, component } = SIGNALS[signal];
+  return createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions({ url }, env, path, { "Content-Type": "application/json" }),
+    ALREADY_SERIALIZED,
+    component,
+    NO_ITEM_COUNT as never,
+    undefined,
+  );
+}
+
+const port = parentPort;
+if (port === null) throw new Error("export-worker.ts runs only as a worker thread");
+const { urls } = workerData as ExportWorkerData;
+const delegates = new Map(
+  Object.entries(urls).flatMap(([signal, url]) =>
+    url === undefined ? [] : [[signal as ExportSignal, delegateFor(signal as ExportSignal, url)] as const],
+  ),
+);
+
+port.on("message", (request: ExportRequest) => {
+  const reply = (answer: Omit<ExportReply, "id">) => port.postMessage({ id: request.id, ...answer });
+  const delegate = delegates.get(request.signal);
+  if (delegate === undefined) {
+    reply({ code: 1, error: new Error(`no OTLP endpoint for ${request.signal}`) });
+    return;
+  }
+  switch (request.kind) {
+    case "export":
+      delegate.export(request.body, (result) => reply({ code: result.code, error: result.error }));
+      return;
+    case "flush":
+    case "shutdown":
+      (request.kind === "flush" ? delegate.forceFlush() : delegate.shutdown()).then(
+        () => reply({ code: 0 }),
+        (error: Error) => reply({ code: 1, error }),
+      );
+      return;
+  }
+});

@@ -1,0 +1,150 @@
+import { Worker } from "node:worker_threads";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import { OTLPMetricExporterBase } from "@opentelemetry/exporter-metrics-otlp-http";
+import { type IOtlpExportDelegate, OTLPExporterBase } from "@opentelemetry/otlp-exporter-base";
+import {
+  type ISerializer,
+  JsonMetricsSerializer,
+  JsonTraceSerializer,
+} from "@opentelemetry/otlp-transformer";
+import type { PushMetricExporter, ResourceMetrics } from "@opentelemetry/sdk-metrics";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
+import type { ExportReply, ExportSignal, ExportWorkerData, UnnumberedRequest } from "./export-messages.ts";
+
+/**
+ * OTLP/HTTP exporters (JSON, as OTLPTraceExporter and OTLPMetricExporter send) whose requests leave
+ * from a worker thread (export-worker.ts). The batches are serialized here; only the HTTP exchange
+ * moves. Why: the data plane's hot path runs Node's shared stream, socket and HTTP-message code, and
+ * V8 optimizes that code for the objects it sees. An export from this thread sends one `http`
+ * ClientRequest through the same functions every few seconds, and V8 throws away their optimized
+ * code ("wrong map") and rebuilds it generic: with exporters in this thread, a telemetry sidecar
+ * still deoptimized 22-27 functions (97-106 recompiles) between its 30,000th and 50,000th request,
+ * against 1-4 (30-36) with no exporter and 1 (29) with telemetry off (`node --trace-deopt`).
+ */
+
+/** The exporters, and the worker's end. */
+export interface WorkerExporters {
+  spanExporter: SpanExporter | undefined;
+  metricExporter: PushMetricExporter | undefined;
+  /** Stops the worker (after the SDK has shut the exporters down). */
+  close(): Promise<void>;
+}
+
+/**
+ * Exporters for each signal that has a URL; the worker starts with the first request.
+ * @example workerExporters({ traces: "http://collector:4318/v1/traces" }, process.env).spanExporter
+ */
+export function workerExporters(urls: ExportWorkerData["urls"], env: NodeJS.ProcessEnv): WorkerExporters {
+  const worker = new ExportWorker({ urls }, env);
+  return {
+    spanExporter:
+      urls.traces === undefined
+        ? undefined
+        : new OTLPExporterBase<ReadableSpan[]>(workerDelegate(worker, "traces", JsonTraceSerializer)),
+    metricExporter:
+      urls.metrics === undefined
+        ? undefined
+        : new OTLPMetricExporterBase(
+            workerDelegate<ResourceMetrics>(worker, "metrics", JsonMetricsSerializer),
+          ),
+    close: () => worker.close(),
+  };
+}
+
+/** An OTLP export delegate that serializes here and sends through the worker. */
+function workerDelegate<Internal>(
+  worker: ExportWorker,
+  signal: ExportSignal,
+  serializer: ISerializer<Internal, unknown>,
+): IOtlpExportDelegate<Internal> {
+  return {
+    export(items, resultCallback) {
+      const body = serializer.serializeRequest(items);
+      if (body === undefined) {
+        resultCallback({ code: ExportResultCode.FAILED, error: new Error("Nothing to send") });
+        return;
+      }
+      worker.request({ kind: "export", signal, body }).then((reply) => resultCallback(exportResult(reply)));
+    },
+    forceFlush: () => worker.request({ kind: "flush", signal }).then(settled),
+    shutdown: () => worker.request({ kind: "shutdown", signal }).then(settled),
+    // The delegate's own metrics (otel.sdk.exporter.*) need a meter provider; none is given.
+    setMetrics: () => undefined,
+  };
+}
+
+function exportResult(reply: ExportReply): ExportResult {
+  return reply.code === ExportResultCode.SUCCESS
+    ? { code: ExportResultCode.SUCCESS }
+    : { code: ExportResultCode.FAILED, error: reply.error ?? new Error("export failed") };
+}
+
+function settled(reply: ExportReply): void {
+  if (reply.code !== ExportResultCode.SUCCESS) throw reply.error ?? new Error("export worker failed");
+}
+
+/**
+ * The worker file beside this module: the .ts source when run from source, the bundle's
+ * export-worker.mjs (an entry point of scripts/build.ts, in the same folder as every chunk) otherwise.
+ */
+const WORKER_FILE = new URL(
+  import.meta.url.endsWith(".ts") ? "./export-worker.ts" : "./export-worker.mjs",
+  import.meta.url,
+);
+
+/** The worker and its pending requests; a worker that dies fails them, and the next request starts another. */
+class ExportWorker {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, (reply: ExportReply) => void>();
+  private readonly data: ExportWorkerData;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(data: ExportWorkerData, env: NodeJS.ProcessEnv) {
+    this.data = data;
+    this.env = env;
+  }
+
+  /** Sends a request; the promise always resolves, with a failure when the worker could not answer. */
+  request(message: UnnumberedRequest): Promise<ExportReply> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      try {
+        const worker = this.started();
+        // A pending export keeps the process alive until it is answered; an idle worker does not.
+        worker.ref();
+        worker.postMessage({ ...message, id });
+      } catch (error) {
+        this.pending.delete(id);
+        resolve({ id, code: ExportResultCode.FAILED, error: error as Error });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private started(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(WORKER_FILE, { workerData: this.data, env: this.env });
+    worker.on("message", (reply: ExportReply) => {
+      const resolve = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      resolve?.(reply);
+    });
+    const fail = (error: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const resolve of this.pending.values()) resolve({ id: -1, code: ExportResultCode.FAILED, error });
+      this.pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`the OTLP export worker exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}

@@ -1,0 +1,104 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
+import { afterEach, describe, expect, it } from "vitest";
+import { workerExporters } from "../../../sidecar/telemetry/worker-exporters.ts";
+import { startOtlpReceiver } from "../../helpers/otlp-receiver.ts";
+import { rawRequest } from "../../helpers/raw-http.ts";
+import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
+import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
+
+/** Finished spans made by a real tracer, to hand to an exporter. */
+function someSpans(): ReadableSpan[] {
+  const memory = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+  provider.getTracer("test").startSpan("GET /orders").end();
+  return memory.getFinishedSpans();
+}
+
+const exported = (exporter: { export(spans: ReadableSpan[], done: (r: ExportResult) => void): void }) =>
+  new Promise<ExportResult>((resolve) => exporter.export(someSpans(), resolve));
+
+describe("OTLP exporters in a worker thread", () => {
+  let sidecar: TestSidecar | undefined;
+  let upstream: EchoUpstream | undefined;
+  afterEach(async () => {
+    await sidecar?.close();
+    sidecar = undefined;
+    await upstream?.close();
+  });
+
+  it("send traces and metrics from another thread: the thread serving requests opens no HTTP client request", async () => {
+    const clientRequests: string[] = [];
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: http.ClientRequest };
+      clientRequests.push(`${request.method} ${request.host}${request.path}`);
+    };
+    subscribe("http.client.request.start", onRequest);
+    upstream = await startEchoUpstream();
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: "always_on" };
+      sidecar = await startTestSidecar(upstream.url, {}, { telemetry: { env } });
+      const response = await rawRequest(
+        sidecar.port,
+        "GET /orders HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+      );
+      expect(response.status).toBe(200);
+      await sidecar.close();
+      sidecar = undefined;
+    } finally {
+      unsubscribe("http.client.request.start", onRequest);
+      await receiver.close();
+    }
+    const paths = receiver.received.map((r) => r.url);
+    expect(paths).toContain("/v1/traces");
+    expect(paths).toContain("/v1/metrics");
+    expect(receiver.received.find((r) => r.url === "/v1/traces")?.body).toContain("/orders");
+    expect(clientRequests).toEqual([]);
+  });
+
+  it("fail an export the worker cannot finish when it stops, and start a new worker for the next one", async () => {
+    // A receiver that answers only the second request: the first export hangs until the worker stops.
+    let requests = 0;
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      if (++requests > 1) req.on("end", () => res.writeHead(200).end("{}"));
+    });
+    receiver.listen(0, "127.0.0.1");
+    await once(receiver, "listening");
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+    const exporters = workerExporters({ traces: url }, process.env);
+    try {
+      const spanExporter = exporters.spanExporter;
+      if (spanExporter === undefined) throw new Error("no span exporter for a traces URL");
+      const hanging = exported(spanExporter);
+      await expect.poll(() => requests).toBe(1);
+      await exporters.close();
+      const failed = await hanging;
+      expect(failed.code).toBe(ExportResultCode.FAILED);
+      expect(failed.error?.message).toMatch(/export worker exited/);
+      expect((await exported(spanExporter)).code).toBe(ExportResultCode.SUCCESS);
+      expect(requests).toBe(2);
+    } finally {
+      await exporters.close();
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+  });
+
+  it("have no exporter for a signal without a URL", async () => {
+    const exporters = workerExporters({ metrics: "http://127.0.0.1:1/v1/metrics" }, process.env);
+    expect(exporters.spanExporter).toBeUndefined();
+    expect(exporters.metricExporter).toBeDefined();
+    await exporters.close();
+  });
+});
