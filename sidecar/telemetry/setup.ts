@@ -20,6 +20,7 @@ import type { SidecarConfig } from "../config.ts";
 import type { Redactor } from "../redact.ts";
 import { durationHistogram, metricsObserver } from "./metrics.ts";
 import { combineObservers, type ExchangeObserver } from "./observer.ts";
+import { batchSpanSettings, metricReaderSettings } from "./otel-env.ts";
 import { PresetIds } from "./sampled-spans.ts";
 import { samplingFromEnv, tracingObserver } from "./tracing.ts";
 import { type WorkerExporters, workerExporters } from "./worker-exporters.ts";
@@ -99,7 +100,7 @@ function spanProcessors(
   if (options.spanExporter !== undefined)
     return [new SimpleSpanProcessor({ exporter: options.spanExporter })];
   const exporter = exporters.spanExporter;
-  return exporter === undefined ? [] : [new BatchSpanProcessor({ exporter })];
+  return exporter === undefined ? [] : [new BatchSpanProcessor({ exporter, ...batchSpanSettings(env) })];
 }
 
 /** The readers: the test seam's, Prometheus (always, for /metrics), and OTLP when an endpoint is set. */
@@ -114,11 +115,7 @@ function metricReaders(
   const exporter = exporters.metricExporter;
   if (exporter !== undefined) {
     readers.push(
-      new PeriodicExportingMetricReader({
-        exporter,
-        exportIntervalMillis: Number(env.OTEL_METRIC_EXPORT_INTERVAL) || 60_000,
-        metricProducers,
-      }),
+      new PeriodicExportingMetricReader({ exporter, metricProducers, ...metricReaderSettings(env) }),
     );
   }
   return { prometheus, readers };
