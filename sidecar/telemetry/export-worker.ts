@@ -1,9 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { ExportResultCode } from "@opentelemetry/core";
 import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from "@opentelemetry/otlp-exporter-base/node-http";
-import type { ISerializer } from "@opentelemetry/otlp-transformer";
+import type { IExporterMetricsHelper, ISerializer } from "@opentelemetry/otlp-transformer";
 import type { ExportReply, ExportRequest, ExportSignal, ExportWorkerData } from "./export-messages.ts";
 
 /**
@@ -19,21 +20,35 @@ const ALREADY_SERIALIZED: ISerializer<Uint8Array, undefined> = {
   deserializeResponse: () => undefined,
 };
 
-/** What the delegate's self-observability metrics count of a body: nothing (it has no meter provider). */
-const NO_ITEM_COUNT = { name: "batch", countItems: () => 0 };
-
-const SIGNALS = {
-  traces: { env: "TRACES", path: "v1/traces", component: "otlp_http_span_exporter" },
-  metrics: { env: "METRICS", path: "v1/metrics", component: "otlp_http_metric_exporter" },
-} as const;
+/**
+ * Per signal: its OTEL_EXPORTER_OTLP_<env>_* variables, its default path, and what the delegate's
+ * self-observability metrics would count (nothing: they get no meter provider, and a body is bytes).
+ */
+const SIGNALS: Record<
+  ExportSignal,
+  { env: string; path: string; component: string; items: IExporterMetricsHelper<Uint8Array> }
+> = {
+  traces: {
+    env: "TRACES",
+    path: "v1/traces",
+    component: "otlp_http_span_exporter",
+    items: { name: "span", countItems: () => 0 },
+  },
+  metrics: {
+    env: "METRICS",
+    path: "v1/metrics",
+    component: "otlp_http_metric_exporter",
+    items: { name: "metric_data_point", countItems: () => 0 },
+  },
+};
 
 function delegateFor(signal: ExportSignal, url: string) {
-  const { env, path, component } = SIGNALS[signal];
+  const { env, path, component, items } = SIGNALS[signal];
   return createOtlpHttpExportDelegate(
     convertLegacyHttpOptions({ url }, env, path, { "Content-Type": "application/json" }),
     ALREADY_SERIALIZED,
     component,
-    NO_ITEM_COUNT as never,
+    items,
     undefined,
   );
 }
@@ -51,7 +66,7 @@ port.on("message", (request: ExportRequest) => {
   const reply = (answer: Omit<ExportReply, "id">) => port.postMessage({ id: request.id, ...answer });
   const delegate = delegates.get(request.signal);
   if (delegate === undefined) {
-    reply({ code: 1, error: new Error(`no OTLP endpoint for ${request.signal}`) });
+    reply({ code: ExportResultCode.FAILED, error: new Error(`no OTLP endpoint for ${request.signal}`) });
     return;
   }
   switch (request.kind) {
@@ -61,8 +76,8 @@ port.on("message", (request: ExportRequest) => {
     case "flush":
     case "shutdown":
       (request.kind === "flush" ? delegate.forceFlush() : delegate.shutdown()).then(
-        () => reply({ code: 0 }),
-        (error: Error) => reply({ code: 1, error }),
+        () => reply({ code: ExportResultCode.SUCCESS }),
+        (error: Error) => reply({ code: ExportResultCode.FAILED, error }),
       );
       return;
   }
