@@ -99,11 +99,16 @@ const WORKER_FILE = new URL(
  */
 const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
 
-/** The worker and its pending requests; a worker that dies fails them, and the next request starts another. */
+/** A running worker and the requests it has not answered yet. */
+interface RunningWorker {
+  readonly worker: Worker;
+  readonly pending: Map<number, (reply: ExportReply) => void>;
+}
+
+/** The worker and its pending requests; a worker that dies fails its own, and the next request starts another. */
 class ExportWorker {
-  private worker: Worker | undefined;
+  private running: RunningWorker | undefined;
   private nextId = 0;
-  private readonly pending = new Map<number, (reply: ExportReply) => void>();
   private readonly data: ExportWorkerData;
   private readonly env: NodeJS.ProcessEnv;
 
@@ -116,46 +121,48 @@ class ExportWorker {
   request(message: UnnumberedRequest): Promise<ExportReply> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
       try {
-        const worker = this.started();
+        const { worker, pending } = this.started();
+        pending.set(id, resolve);
         // A pending export keeps the process alive until it is answered; an idle worker does not.
         worker.ref();
         worker.postMessage({ ...message, id });
       } catch (error) {
-        this.pending.delete(id);
         resolve({ id, code: ExportResultCode.FAILED, error: error as Error });
       }
     });
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
+    const worker = this.running?.worker;
+    this.running = undefined;
     await worker?.terminate();
   }
 
-  private started(): Worker {
-    if (this.worker !== undefined) return this.worker;
+  private started(): RunningWorker {
+    if (this.running !== undefined) return this.running;
     const worker = new Worker(WORKER_FILE, {
       workerData: this.data,
       env: this.env,
       resourceLimits: WORKER_HEAP_LIMITS,
     });
+    const running: RunningWorker = { worker, pending: new Map() };
+    const { pending } = running;
     worker.on("message", (reply: ExportReply) => {
-      const resolve = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      const resolve = pending.get(reply.id);
+      pending.delete(reply.id);
+      if (pending.size === 0) worker.unref();
       resolve?.(reply);
     });
+    // `error` comes before `exit`; by then a later request may have started the next worker.
     const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const resolve of this.pending.values()) resolve({ id: -1, code: ExportResultCode.FAILED, error });
-      this.pending.clear();
+      if (this.running === running) this.running = undefined;
+      for (const [id, resolve] of pending) resolve({ id, code: ExportResultCode.FAILED, error });
+      pending.clear();
     };
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new Error(`the OTLP export worker exited (code ${code})`)));
-    this.worker = worker;
-    return worker;
+    this.running = running;
+    return running;
   }
 }
