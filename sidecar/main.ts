@@ -3,10 +3,9 @@ import type http from "node:http";
 import type https from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { accessLogWriter } from "./access-log.ts";
-import { createAdminPlane } from "./admin.ts";
+import { type AdminPlane, type PreparedAdminPlane, prepareAdminPlane } from "./admin/plane.ts";
 import { auditLog } from "./audit.ts";
 import { composeChain, type Policy } from "./chain.ts";
 import { clientAddressResolver } from "./client-address.ts";
@@ -83,6 +82,25 @@ export async function startSidecar(
 ): Promise<RunningSidecar> {
   const log = options.log ?? createSidecarLogger(config);
   const state: GatewayState = { draining: false, inFlight: 0 };
+  // The admin worker loads while the rest starts; it listens after the data plane.
+  const admin = prepareAdminPlane({ config, state, log });
+  try {
+    return await startPlanes({ config, options, log, state, admin });
+  } catch (error) {
+    await admin.abort();
+    throw error;
+  }
+}
+
+interface PlaneOptions {
+  config: SidecarConfig;
+  options: StartOptions;
+  log: Logger;
+  state: GatewayState;
+  admin: PreparedAdminPlane;
+}
+
+async function startPlanes({ config, options, log, state, admin: preparedAdmin }: PlaneOptions) {
   const forwarder = createForwarder(config.upstream);
   const upgrades = createUpgradeForwarder(config.upstream.url, config.upstream.connectTimeoutMs);
   const store = new MemoryCounterStore();
@@ -110,13 +128,12 @@ export async function startSidecar(
     accessLog,
   };
   const server = createDataPlane(dataPlane);
-  const admin = createAdminPlane(config, state, telemetry?.scrape);
 
   server.listen({ host: config.listener.host, port: config.listener.port });
   await once(server, "listening");
-  await admin.listen({ host: config.admin.host, port: config.admin.port });
+  const admin = await preparedAdmin.listen(telemetry?.scrape);
   const data = server.address() as AddressInfo;
-  const adminAddress = admin.server.address() as AddressInfo;
+  const adminAddress = admin.address;
   log.info(
     { data: pick(data), admin: pick(adminAddress), upstream: config.upstream.url },
     "podgate sidecar listening",
@@ -162,7 +179,7 @@ interface Parts {
   stopWatching: () => void;
   store: CounterStore;
   server: http.Server;
-  admin: FastifyInstance;
+  admin: AdminPlane;
   forwarder: Forwarder;
   upgrades: UpgradeForwarder;
   observers: Array<() => Promise<void> | void>;

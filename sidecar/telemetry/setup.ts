@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ContextManager, metrics, trace } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { envDetector, hostDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   type IMetricReader,
@@ -56,8 +55,8 @@ export interface TelemetryOptions {
 /** Running telemetry. */
 export interface Telemetry {
   readonly observer: ExchangeObserver | undefined;
-  /** Writes the Prometheus text exposition; undefined when metrics are off. */
-  readonly scrape: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  /** Collects the metrics as Prometheus text; undefined when metrics are off. */
+  readonly scrape: (() => Promise<string>) | undefined;
   /** Flushes and stops exporters, and releases the global providers. */
   shutdown(): Promise<void>;
 }
@@ -167,8 +166,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   ]);
   return {
     observer,
-    scrape:
-      prometheus === undefined ? undefined : (req, res) => prometheus.getMetricsRequestHandler(req, res),
+    scrape: prometheus === undefined ? undefined : () => prometheusText(prometheus),
     async shutdown() {
       tracing?.flush();
       await sdk.shutdown();
@@ -177,4 +175,14 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       trace.disable();
     },
   };
+}
+
+/** PrometheusExporter's default serializer (no prefix, no timestamps), as its own HTTP handler uses. */
+const prometheusSerializer = new PrometheusSerializer("", false);
+
+/** The reader's current metrics as Prometheus text (the admin worker serves them at /metrics). */
+async function prometheusText(prometheus: PrometheusExporter): Promise<string> {
+  const { resourceMetrics, errors } = await prometheus.collect();
+  if (errors.length > 0) throw new AggregateError(errors, "collecting the metrics failed");
+  return prometheusSerializer.serialize(resourceMetrics);
 }

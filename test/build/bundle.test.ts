@@ -21,11 +21,13 @@ describe("the bundle from scripts/build.ts", () => {
     rmSync(outDir, { recursive: true, force: true });
   });
 
-  it("holds the CLI entry and the OTLP export worker side by side", () => {
-    expect(readdirSync(outDir)).toEqual(expect.arrayContaining(["podgate.mjs", "export-worker.mjs"]));
+  it("holds the CLI entry, the OTLP export worker and the admin worker side by side", () => {
+    expect(readdirSync(outDir)).toEqual(
+      expect.arrayContaining(["podgate.mjs", "export-worker.mjs", "admin-worker.mjs"]),
+    );
   });
 
-  it("runs the sidecar, whose OTLP exports leave through the bundled worker", async () => {
+  it("runs the sidecar, whose admin plane and OTLP exports run in the bundled workers", async () => {
     upstream = await startEchoUpstream();
     const receiver = await startOtlpReceiver();
     const sidecar = await startSidecarProcess(
@@ -37,6 +39,9 @@ describe("the bundle from scripts/build.ts", () => {
     );
     try {
       expect((await fetch(`${sidecar.url}/orders`)).status).toBe(200);
+      for (const path of ["/readyz", "/metrics"]) {
+        expect((await fetch(`${sidecar.adminUrl}${path}`)).status).toBe(200);
+      }
       // A graceful stop flushes the span and metric exporters.
       sidecar.proc.signal("SIGTERM");
       expect(await sidecar.proc.exited).toEqual({ code: 0, signal: null });

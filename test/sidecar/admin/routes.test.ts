@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { fetchOnce } from "../helpers/connections.ts";
-import { startTestSidecar, type TestSidecar } from "../helpers/sidecar.ts";
-import { type EchoUpstream, startEchoUpstream } from "../helpers/upstream.ts";
+import { fetchOnce } from "../../helpers/connections.ts";
+import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
+import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
 
-// The admin plane (sidecar/admin.ts) on its own port: /healthz says the process is alive, /readyz
-// says the app accepts connections and we are not draining, /config shows the effective config.
+// The admin plane (sidecar/admin/routes.ts, in its worker thread) on its own port: /healthz says the
+// gateway is alive, /readyz says the app accepts connections and we are not draining, /config shows
+// the effective config. plane.test.ts covers the thread itself.
 
 let upstream: EchoUpstream | undefined;
 let sidecar: TestSidecar | undefined;
