@@ -18,9 +18,7 @@ if (existsSync(outdir)) {
 await build({
   entryPoints: {
     [basename(outfile, ".mjs")]: "cli/podgate.ts",
-    // The sidecar's OTLP exports run in a worker thread started from this file (worker-exporters.ts).
-    "export-worker": "sidecar/telemetry/export-worker.ts",
-    // The admin plane runs in a worker thread started from this file (sidecar/admin/plane.ts).
+    // The admin plane, and the OTLP exports, run in a worker thread started from this file (sidecar/admin/plane.ts).
     "admin-worker": "sidecar/admin/worker.ts",
   },
   bundle: true,

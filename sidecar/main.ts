@@ -44,7 +44,7 @@ export interface StartOptions {
   /** How often TLS files are checked for changes, in ms; default 2000. */
   tlsPollMs?: number;
   /** Issue 7, test seams: span exporter, metric readers, environment and sampling coin. */
-  telemetry?: Omit<TelemetryOptions, "config" | "redact">;
+  telemetry?: Omit<TelemetryOptions, "config" | "redact" | "openExportPort">;
   /** Issue 7, test seam: where audit records go instead of `config.audit.file`. */
   auditStream?: NodeJS.WritableStream;
   /** Test seam: compiles the chain instead of compilePolicies (injected clocks, stand-in policies). */
@@ -111,7 +111,11 @@ async function startPlanes({ config, options, log, state, admin: preparedAdmin }
   const clientAddress = clientAddressResolver(config.forwarding.trustedProxies);
   // --- issue 7: redaction, telemetry (loaded only when on) and the audit log ---
   const redact = compileRedactor(config.redact.patterns);
-  const telemetry = await startTelemetryIfWanted(config, { redact, ...options.telemetry });
+  const telemetry = await startTelemetryIfWanted(config, {
+    redact,
+    openExportPort: preparedAdmin.openExportPort,
+    ...options.telemetry,
+  });
   const audit = config.audit.enabled ? auditLog({ config, redact, stream: options.auditStream }) : undefined;
   const observer = combineObservers([telemetry?.observer, audit?.observer]);
   const accessLog = config.log.accessLog ? accessLogWriter(log) : undefined;
@@ -226,8 +230,10 @@ async function closeAll(parts: Parts): Promise<void> {
   parts.server.close();
   parts.server.closeAllConnections();
   parts.upgrades.destroyAll();
-  await Promise.all([parts.admin.close(), parts.forwarder.close(), parts.store.close()]);
+  await Promise.all([parts.forwarder.close(), parts.store.close()]);
   await Promise.all(parts.observers.map((close) => close()));
+  // Last: the admin worker also sends the final OTLP exports that telemetry's shutdown flushes.
+  await parts.admin.close();
 }
 
 /**

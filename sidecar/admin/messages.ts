@@ -1,3 +1,6 @@
+import type { MessagePort } from "node:worker_threads";
+import type { ExportServiceData } from "../telemetry/export-messages.ts";
+
 /** The messages between plane.ts (the data plane's thread) and worker.ts (the admin plane's thread). */
 
 /** What the admin worker needs: where to listen, the app to probe, the effective config, the timeouts. */
@@ -35,6 +38,13 @@ export type AdminWorkerMessage = AdminQuestion | AdminListenResult;
 /** Sent once the data plane listens: the admin plane listens only after it (see injector/container.ts). */
 export interface AdminListen {
   kind: "listen";
+}
+
+/** Serve OTLP exports on `port` (telemetry/export-service.ts): the admin worker hosts them too. */
+export interface AdminServeExports {
+  kind: "serve-exports";
+  port: MessagePort;
+  data: ExportServiceData;
 }
 
 /** The data plane's answer to a question; `error` when the metrics could not be collected. */

@@ -1,14 +1,16 @@
 import type { AddressInfo } from "node:net";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { SidecarConfig } from "../config.ts";
 import { redactConfig } from "../config.ts";
 import type { GatewayState } from "../data-plane.ts";
+import type { OpenExportPort } from "../telemetry/worker-exporters.ts";
 import type {
   AdminAnswer,
   AdminListen,
   AdminListenResult,
   AdminQuestion,
+  AdminServeExports,
   AdminWorkerData,
   AdminWorkerMessage,
 } from "./messages.ts";
@@ -21,15 +23,18 @@ import type {
  * request, against 1 without probes (`node --trace-deopt`); probes every 500 ms cost 3.4 % CPU per
  * request, and probes starting on a warm sidecar 14.5 % over the next 5 s. Kubelet probes and
  * Prometheus scrapes do this in every pod. This thread answers only small messages: its state
- * (alive, draining) and, for /metrics, the Prometheus text it collects.
+ * (alive, draining) and, for /metrics, the Prometheus text it collects. The same worker sends the
+ * OTLP exports (openExportPort), so telemetry costs no second thread.
  */
 
 /** The running admin plane. */
 export interface AdminPlane {
   readonly address: AddressInfo;
-  /** The current worker (tests stop it to check that it comes back). */
-  readonly worker: Worker;
-  /** Stops the worker and with it the admin listener. */
+  /** The current worker, undefined while it restarts (tests stop it to check that it comes back). */
+  readonly worker: Worker | undefined;
+  /** A channel to the worker for OTLP exports; throws while it restarts. */
+  readonly openExportPort: OpenExportPort;
+  /** Stops the worker and with it the admin listener (and the OTLP exports: close telemetry first). */
   close(): Promise<void>;
 }
 
@@ -40,6 +45,8 @@ export interface PreparedAdminPlane {
    * ...). `scrape` gives the Prometheus text when metrics are on.
    */
   listen(scrape: (() => Promise<string>) | undefined): Promise<AdminPlane>;
+  /** A channel to the worker for OTLP exports (telemetry starts before the admin plane listens). */
+  readonly openExportPort: OpenExportPort;
   /** Stops the worker when the sidecar fails to start. */
   abort(): Promise<void>;
 }
@@ -91,7 +98,7 @@ export function prepareAdminPlane(options: AdminPlaneOptions): PreparedAdminPlan
     effectiveConfig: redactConfig(config),
     metrics: config.telemetry.metrics,
   };
-  const answers: Answers = { ...options, scrape: undefined };
+  const answers: Answers = { ...options, scrape: undefined, current: undefined };
   const first = startWorker(data, answers);
   return {
     async listen(scrape) {
@@ -99,18 +106,37 @@ export function prepareAdminPlane(options: AdminPlaneOptions): PreparedAdminPlan
       const address = await listenOn(first, answers);
       return supervise(first, { ...data, port: address.port }, answers, address);
     },
+    openExportPort: exportPortOpener(answers),
     abort: () => first.terminate().then(() => undefined),
   };
 }
 
-/** The options, and the scrape function once telemetry has started. */
+/** The options, the scrape function once telemetry has started, and the worker now running. */
 interface Answers extends AdminPlaneOptions {
   scrape: (() => Promise<string>) | undefined;
+  /** Undefined from a worker's exit until its restart. */
+  current: Worker | undefined;
+}
+
+/** Opens a MessageChannel and hands one end to the current worker, which serves exports on it. */
+function exportPortOpener(answers: Answers): OpenExportPort {
+  return (data) => {
+    const worker = answers.current;
+    if (worker === undefined)
+      throw new Error("the admin worker is restarting: no thread sends OTLP exports now");
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ kind: "serve-exports", port: port2, data } satisfies AdminServeExports, [port2]);
+    return port1;
+  };
 }
 
 /** Starts one worker (not keeping the process alive until it listens), answering its questions. */
 function startWorker(data: AdminWorkerData, answers: Answers): Worker {
   const worker = new Worker(WORKER_FILE, { workerData: data, resourceLimits: WORKER_HEAP_LIMITS });
+  answers.current = worker;
+  worker.once("exit", () => {
+    if (answers.current === worker) answers.current = undefined;
+  });
   worker.unref();
   // Without a listener, a worker's uncaught error would be thrown in this thread.
   worker.on("error", (error) => answers.log.error({ err: error }, "admin plane: its worker failed"));
@@ -145,12 +171,10 @@ async function listenOn(worker: Worker, answers: Answers): Promise<AddressInfo> 
 
 /** Restarts the worker whenever it stops other than by close(). */
 function supervise(first: Worker, data: AdminWorkerData, answers: Answers, address: AddressInfo): AdminPlane {
-  let current = first;
   let closing = false;
   let restartTimer: NodeJS.Timeout | undefined;
   const restart = () => {
     const next = startWorker(data, answers);
-    current = next;
     listenOn(next, answers).then(
       () => watch(next),
       (error: Error) =>
@@ -168,12 +192,13 @@ function supervise(first: Worker, data: AdminWorkerData, answers: Answers, addre
   return {
     address,
     get worker() {
-      return current;
+      return answers.current;
     },
+    openExportPort: exportPortOpener(answers),
     async close() {
       closing = true;
       clearTimeout(restartTimer);
-      await current.terminate();
+      await answers.current?.terminate();
     },
   };
 }

@@ -4,6 +4,7 @@ import type {
   AdminListen,
   AdminListenResult,
   AdminQuestion,
+  AdminServeExports,
   AdminWorkerData,
 } from "./messages.ts";
 import { type AskDataPlane, adminRoutes } from "./routes.ts";
@@ -11,6 +12,7 @@ import { type AskDataPlane, adminRoutes } from "./routes.ts";
 /**
  * The admin plane's thread (started by plane.ts). It serves the admin routes and asks the data
  * plane's thread only for what it alone knows: whether it is alive and draining, and the metrics.
+ * It also sends the sidecar's OTLP exports when they are on (telemetry/export-service.ts, loaded then).
  */
 
 if (parentPort === null) throw new Error("sidecar/admin/worker.ts runs only as a worker thread");
@@ -37,9 +39,13 @@ const ask: AskDataPlane = (kind, timeoutMs) =>
 // Built at once, so fastify loads while the data plane starts; it listens when told to.
 const admin = adminRoutes(data, ask);
 
-port.on("message", (message: AdminAnswer | AdminListen) => {
+port.on("message", (message: AdminAnswer | AdminListen | AdminServeExports) => {
   if (message.kind === "listen") {
     listen();
+    return;
+  }
+  if (message.kind === "serve-exports") {
+    serveExportsOn(message);
     return;
   }
   const resolve = waiting.get(message.id);
@@ -58,5 +64,13 @@ function listen() {
       const failed: AdminListenResult = { kind: "listen-failed", code: error.code, message: error.message };
       port.postMessage(failed);
     },
+  );
+}
+
+function serveExportsOn({ port: exportPort, data: exportData }: AdminServeExports) {
+  import("../telemetry/export-service.ts").then(
+    ({ serveExports }) => serveExports(exportPort, exportData),
+    // Closing the port fails the sidecar's pending exports with a reason, instead of leaving them unanswered.
+    () => exportPort.close(),
   );
 }

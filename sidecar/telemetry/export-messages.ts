@@ -1,10 +1,11 @@
-/** The messages between worker-exporters.ts (the sidecar's thread) and export-worker.ts. */
+/** The messages between worker-exporters.ts (the sidecar's thread) and export-service.ts (the admin worker). */
 
 export type ExportSignal = "traces" | "metrics";
 
-/** The worker's start-up data: the OTLP/HTTP URL of each signal it exports. */
-export interface ExportWorkerData {
+/** What the export service needs: the OTLP/HTTP URL of each signal, and the OTEL_* variables. */
+export interface ExportServiceData {
   urls: Partial<Record<ExportSignal, string>>;
+  env: Record<string, string>;
 }
 
 /** Send a serialized body, wait for what was queued, or flush and stop a signal's delegate. */

@@ -22,7 +22,7 @@ import { combineObservers, type ExchangeObserver } from "./observer.ts";
 import { batchSpanSettings, metricReaderSettings } from "./otel-env.ts";
 import { PresetIds } from "./sampled-spans.ts";
 import { samplingFromEnv, tracingObserver } from "./tracing.ts";
-import { type WorkerExporters, workerExporters } from "./worker-exporters.ts";
+import { type OpenExportPort, type WorkerExporters, workerExporters } from "./worker-exporters.ts";
 
 /**
  * OpenTelemetry setup with `@opentelemetry/sdk-node`, configured by the standard OTEL_* variables
@@ -39,6 +39,8 @@ import { type WorkerExporters, workerExporters } from "./worker-exporters.ts";
 export interface TelemetryOptions {
   config: SidecarConfig;
   redact: Redactor;
+  /** A channel to the thread that sends OTLP exports (the admin plane's worker). */
+  openExportPort: OpenExportPort;
   /** Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Export spans here, one by one, instead of OTLP (tests: InMemorySpanExporter); turns tracing on. */
@@ -125,7 +127,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const { config } = options;
   const histogram = config.telemetry.metrics ? durationHistogram() : undefined;
-  const exporters = workerExporters(otlpUrls(options, env), env);
+  const exporters = workerExporters(otlpUrls(options, env), env, options.openExportPort);
   const { prometheus, readers } =
     histogram === undefined
       ? { prometheus: undefined, readers: [] }

@@ -1,4 +1,4 @@
-import { Worker } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import { OTLPMetricExporterBase } from "@opentelemetry/exporter-metrics-otlp-http";
 import { type IOtlpExportDelegate, OTLPExporterBase } from "@opentelemetry/otlp-exporter-base";
@@ -9,11 +9,12 @@ import {
 } from "@opentelemetry/otlp-transformer";
 import type { PushMetricExporter, ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
-import type { ExportReply, ExportSignal, ExportWorkerData, UnnumberedRequest } from "./export-messages.ts";
+import type { ExportReply, ExportServiceData, ExportSignal, UnnumberedRequest } from "./export-messages.ts";
 
 /**
  * OTLP/HTTP exporters (JSON, as OTLPTraceExporter and OTLPMetricExporter send) whose requests leave
- * from a worker thread (export-worker.ts). The batches are serialized here; only the HTTP exchange
+ * from the admin plane's worker thread (export-service.ts, served there over a MessageChannel; one
+ * more thread would cost about 15 MiB). The batches are serialized here; only the HTTP exchange
  * moves. Why: the data plane's hot path runs Node's shared stream, socket and HTTP-message code, and
  * V8 optimizes that code for the objects it sees. An export from this thread sends one `http`
  * ClientRequest through the same functions every few seconds, and V8 throws away their optimized
@@ -22,38 +23,51 @@ import type { ExportReply, ExportSignal, ExportWorkerData, UnnumberedRequest } f
  * against 1-4 (30-36) with no exporter and 1 (29) with telemetry off (`node --trace-deopt`).
  */
 
-/** The exporters, and the worker's end. */
+/** The exporters, and the channel's end. */
 export interface WorkerExporters {
   spanExporter: SpanExporter | undefined;
   metricExporter: PushMetricExporter | undefined;
-  /** Stops the worker (after the SDK has shut the exporters down). */
+  /** Closes the channel (after the SDK has shut the exporters down). */
   close(): Promise<void>;
 }
 
+/** Opens a channel to a thread that serves exports (the admin plane's `openExportPort`); throws when there is none. */
+export type OpenExportPort = (data: ExportServiceData) => MessagePort;
+
 /**
- * Exporters for each signal that has a URL; the worker starts with the first request.
- * @example workerExporters({ traces: "http://collector:4318/v1/traces" }, process.env).spanExporter
+ * Exporters for each signal that has a URL; the channel opens with the first request, and again
+ * after the thread behind it stops.
+ * @example workerExporters({ traces: "http://collector:4318/v1/traces" }, process.env, admin.openExportPort).spanExporter
  */
-export function workerExporters(urls: ExportWorkerData["urls"], env: NodeJS.ProcessEnv): WorkerExporters {
-  const worker = new ExportWorker({ urls }, env);
+export function workerExporters(
+  urls: ExportServiceData["urls"],
+  env: NodeJS.ProcessEnv,
+  openPort: OpenExportPort,
+): WorkerExporters {
+  const otelEnv = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith("OTEL_") && entry[1] !== undefined,
+    ),
+  );
+  const channel = new ExportChannel({ urls, env: otelEnv }, openPort);
   return {
     spanExporter:
       urls.traces === undefined
         ? undefined
-        : new OTLPExporterBase<ReadableSpan[]>(workerDelegate(worker, "traces", JsonTraceSerializer)),
+        : new OTLPExporterBase<ReadableSpan[]>(workerDelegate(channel, "traces", JsonTraceSerializer)),
     metricExporter:
       urls.metrics === undefined
         ? undefined
         : new OTLPMetricExporterBase(
-            workerDelegate<ResourceMetrics>(worker, "metrics", JsonMetricsSerializer),
+            workerDelegate<ResourceMetrics>(channel, "metrics", JsonMetricsSerializer),
           ),
-    close: () => worker.close(),
+    close: () => channel.close(),
   };
 }
 
-/** An OTLP export delegate that serializes here and sends through the worker. */
+/** An OTLP export delegate that serializes here and sends through the channel. */
 function workerDelegate<Internal>(
-  worker: ExportWorker,
+  channel: ExportChannel,
   signal: ExportSignal,
   serializer: ISerializer<Internal, unknown>,
 ): IOtlpExportDelegate<Internal> {
@@ -64,10 +78,10 @@ function workerDelegate<Internal>(
         resultCallback({ code: ExportResultCode.FAILED, error: new Error("Nothing to send") });
         return;
       }
-      worker.request({ kind: "export", signal, body }).then((reply) => resultCallback(exportResult(reply)));
+      channel.request({ kind: "export", signal, body }).then((reply) => resultCallback(exportResult(reply)));
     },
-    forceFlush: () => worker.request({ kind: "flush", signal }).then(settled),
-    shutdown: () => worker.request({ kind: "shutdown", signal }).then(settled),
+    forceFlush: () => channel.request({ kind: "flush", signal }).then(settled),
+    shutdown: () => channel.request({ kind: "shutdown", signal }).then(settled),
     // The delegate's own metrics (otel.sdk.exporter.*) need a meter provider; none is given.
     setMetrics: () => undefined,
   };
@@ -83,50 +97,39 @@ function settled(reply: ExportReply): void {
   if (reply.code !== ExportResultCode.SUCCESS) throw reply.error ?? new Error("export worker failed");
 }
 
-/**
- * The worker file beside this module: the .ts source when run from source, the bundle's
- * export-worker.mjs (an entry point of scripts/build.ts, in the same folder as every chunk) otherwise.
- */
-const WORKER_FILE = new URL(
-  import.meta.url.endsWith(".ts") ? "./export-worker.ts" : "./export-worker.mjs",
-  import.meta.url,
-);
-
-/**
- * The worker's heap: it holds only the bodies being sent (each batch processor and metric reader waits
- * for its export before the next, so about two, each a few hundred KiB). With V8's defaults, sized
- * for a main thread, the sidecar's RSS under load was 3-5 MiB higher (203-206 MiB against 198-202).
- */
-const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 };
-
-/** A running worker and the requests it has not answered yet. */
-interface RunningWorker {
-  readonly worker: Worker;
+/** An open channel and the requests it has not answered yet. */
+interface OpenChannel {
+  readonly port: MessagePort;
   readonly pending: Map<number, (reply: ExportReply) => void>;
 }
 
-/** The worker and its pending requests; a worker that dies fails its own, and the next request starts another. */
-class ExportWorker {
-  private running: RunningWorker | undefined;
+/**
+ * The channel and its pending requests; when the thread behind it stops, the port closes and fails
+ * what it held, and the next request opens another. A request posted to a thread that is just
+ * stopping may get no answer: the batch span processor and the metric reader give up on an export
+ * after their export timeouts (OTEL_BSP_EXPORT_TIMEOUT, OTEL_METRIC_EXPORT_TIMEOUT).
+ */
+class ExportChannel {
+  private open: OpenChannel | undefined;
   private nextId = 0;
-  private readonly data: ExportWorkerData;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly data: ExportServiceData;
+  private readonly openPort: OpenExportPort;
 
-  constructor(data: ExportWorkerData, env: NodeJS.ProcessEnv) {
+  constructor(data: ExportServiceData, openPort: OpenExportPort) {
     this.data = data;
-    this.env = env;
+    this.openPort = openPort;
   }
 
-  /** Sends a request; the promise always resolves, with a failure when the worker could not answer. */
+  /** Sends a request; the promise always resolves, with a failure when the channel could not answer. */
   request(message: UnnumberedRequest): Promise<ExportReply> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       try {
-        const { worker, pending } = this.started();
+        const { port, pending } = this.opened();
         pending.set(id, resolve);
-        // A pending export keeps the process alive until it is answered; an idle worker does not.
-        worker.ref();
-        worker.postMessage({ ...message, id });
+        // A pending export keeps the process alive until it is answered; an idle channel does not.
+        port.ref();
+        port.postMessage({ ...message, id });
       } catch (error) {
         resolve({ id, code: ExportResultCode.FAILED, error: error as Error });
       }
@@ -134,35 +137,30 @@ class ExportWorker {
   }
 
   async close(): Promise<void> {
-    const worker = this.running?.worker;
-    this.running = undefined;
-    await worker?.terminate();
+    const port = this.open?.port;
+    this.open = undefined;
+    port?.close();
   }
 
-  private started(): RunningWorker {
-    if (this.running !== undefined) return this.running;
-    const worker = new Worker(WORKER_FILE, {
-      workerData: this.data,
-      env: this.env,
-      resourceLimits: WORKER_HEAP_LIMITS,
-    });
-    const running: RunningWorker = { worker, pending: new Map() };
-    const { pending } = running;
-    worker.on("message", (reply: ExportReply) => {
+  private opened(): OpenChannel {
+    if (this.open !== undefined) return this.open;
+    const port = this.openPort(this.data);
+    const channel: OpenChannel = { port, pending: new Map() };
+    const { pending } = channel;
+    port.on("message", (reply: ExportReply) => {
       const resolve = pending.get(reply.id);
       pending.delete(reply.id);
-      if (pending.size === 0) worker.unref();
+      if (pending.size === 0) port.unref();
       resolve?.(reply);
     });
-    // `error` comes before `exit`; by then a later request may have started the next worker.
-    const fail = (error: Error) => {
-      if (this.running === running) this.running = undefined;
+    port.unref();
+    port.once("close", () => {
+      if (this.open === channel) this.open = undefined;
+      const error = new Error("the OTLP export channel closed (the admin worker stopped)");
       for (const [id, resolve] of pending) resolve({ id, code: ExportResultCode.FAILED, error });
       pending.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`the OTLP export worker exited (code ${code})`)));
-    this.running = running;
-    return running;
+    });
+    this.open = channel;
+    return channel;
   }
 }

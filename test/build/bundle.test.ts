@@ -21,13 +21,11 @@ describe("the bundle from scripts/build.ts", () => {
     rmSync(outDir, { recursive: true, force: true });
   });
 
-  it("holds the CLI entry, the OTLP export worker and the admin worker side by side", () => {
-    expect(readdirSync(outDir)).toEqual(
-      expect.arrayContaining(["podgate.mjs", "export-worker.mjs", "admin-worker.mjs"]),
-    );
+  it("holds the CLI entry and the admin worker side by side", () => {
+    expect(readdirSync(outDir)).toEqual(expect.arrayContaining(["podgate.mjs", "admin-worker.mjs"]));
   });
 
-  it("runs the sidecar, whose admin plane and OTLP exports run in the bundled workers", async () => {
+  it("runs the sidecar, whose admin plane and OTLP exports run in the bundled admin worker", async () => {
     upstream = await startEchoUpstream();
     const receiver = await startOtlpReceiver();
     const sidecar = await startSidecarProcess(

@@ -1,12 +1,10 @@
 import diagnosticsChannel from "node:diagnostics_channel";
 import net from "node:net";
 import { Worker } from "node:worker_threads";
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AdminPlane, prepareAdminPlane } from "../../../sidecar/admin/plane.ts";
-import { parseConfig } from "../../../sidecar/config.ts";
+import type { AdminPlane } from "../../../sidecar/admin/plane.ts";
+import { startTestAdminPlane } from "../../helpers/admin-plane.ts";
 import { fetchOnce } from "../../helpers/connections.ts";
-import { capturingStream } from "../../helpers/log-lines.ts";
 import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
 import { type EchoUpstream, startEchoUpstream } from "../../helpers/upstream.ts";
 
@@ -26,15 +24,6 @@ afterEach(async () => {
   blocker?.close();
   sidecar = plane = upstream = blocker = undefined;
 });
-
-/** An admin plane alone, on 127.0.0.1:0, with its log lines captured. */
-async function startPlane() {
-  const config = parseConfig({ admin: { host: "127.0.0.1", port: 0 }, telemetry: { metrics: false } });
-  const { stream, lines } = capturingStream();
-  const state = { draining: false, inFlight: 0 };
-  const started = await prepareAdminPlane({ config, state, log: pino(stream) }).listen(undefined);
-  return { plane: started, lines, url: `http://127.0.0.1:${started.address.port}` };
-}
 
 /**
  * Fetches `urls` from a worker thread while this thread is blocked (Atomics.wait) until the worker
@@ -80,7 +69,7 @@ describe("admin plane thread", () => {
   });
 
   it("answers /healthz and /readyz with 503 unresponsive while the data plane's thread is blocked", async () => {
-    const started = await startPlane();
+    const started = await startTestAdminPlane();
     plane = started.plane;
     const unresponsive = {
       status: "unresponsive",
@@ -94,9 +83,10 @@ describe("admin plane thread", () => {
   });
 
   it("starts its worker again on the same port when it stops, and logs an error", async () => {
-    const started = await startPlane();
+    const started = await startTestAdminPlane();
     plane = started.plane;
     const first = plane.worker;
+    if (first === undefined) throw new Error("the admin plane has no worker");
     await first.terminate();
     expect(started.lines).toContainEqual(
       expect.objectContaining({ level: 50, msg: "admin plane: its worker stopped; starting it again" }),

@@ -11,6 +11,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, it } from "vitest";
 import { workerExporters } from "../../../sidecar/telemetry/worker-exporters.ts";
+import { startTestAdminPlane, type TestAdminPlane } from "../../helpers/admin-plane.ts";
 import { startOtlpReceiver } from "../../helpers/otlp-receiver.ts";
 import { rawRequest } from "../../helpers/raw-http.ts";
 import { startTestSidecar, type TestSidecar } from "../../helpers/sidecar.ts";
@@ -27,12 +28,14 @@ function someSpans(): ReadableSpan[] {
 const exported = (exporter: { export(spans: ReadableSpan[], done: (r: ExportResult) => void): void }) =>
   new Promise<ExportResult>((resolve) => exporter.export(someSpans(), resolve));
 
-describe("OTLP exporters in a worker thread", () => {
+describe("OTLP exporters in the admin worker", () => {
   let sidecar: TestSidecar | undefined;
   let upstream: EchoUpstream | undefined;
+  let admin: TestAdminPlane | undefined;
   afterEach(async () => {
     await sidecar?.close();
-    sidecar = undefined;
+    await admin?.plane.close();
+    sidecar = admin = undefined;
     await upstream?.close();
   });
 
@@ -66,7 +69,7 @@ describe("OTLP exporters in a worker thread", () => {
     expect(clientRequests).toEqual([]);
   });
 
-  it("fail an export the worker cannot finish when it stops, and send the next one from a new worker meanwhile", async () => {
+  it("fail the exports the admin worker held when it stops, and send again once it is back", async () => {
     // A receiver that answers only the second request: the first export hangs until the worker stops.
     let requests = 0;
     const receiver = http.createServer((req, res) => {
@@ -76,21 +79,23 @@ describe("OTLP exporters in a worker thread", () => {
     receiver.listen(0, "127.0.0.1");
     await once(receiver, "listening");
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
-    const exporters = workerExporters({ traces: url }, process.env);
+    admin = await startTestAdminPlane();
+    const exporters = workerExporters({ traces: url }, process.env, admin.plane.openExportPort);
     try {
       const spanExporter = exporters.spanExporter;
       if (spanExporter === undefined) throw new Error("no span exporter for a traces URL");
       const hanging = exported(spanExporter);
       await expect.poll(() => requests).toBe(1);
-      // The next export starts a new worker while the first is still stopping: the first one's end
-      // fails only what it held.
-      const stopping = exporters.close();
-      const next = exported(spanExporter);
-      await stopping;
+      await admin.plane.worker?.terminate();
       const failed = await hanging;
       expect(failed.code).toBe(ExportResultCode.FAILED);
-      expect(failed.error?.message).toMatch(/export worker exited/);
-      expect((await next).code).toBe(ExportResultCode.SUCCESS);
+      expect(failed.error?.message).toMatch(/export channel closed/);
+      // Until the admin plane has started its worker again, an export fails at once.
+      const meanwhile = await exported(spanExporter);
+      expect(meanwhile.error?.message).toMatch(/admin worker is restarting/);
+      await expect
+        .poll(async () => (await exported(spanExporter)).code, { timeout: 10_000 })
+        .toBe(ExportResultCode.SUCCESS);
       expect(requests).toBe(2);
     } finally {
       await exporters.close();
@@ -100,7 +105,10 @@ describe("OTLP exporters in a worker thread", () => {
   });
 
   it("have no exporter for a signal without a URL", async () => {
-    const exporters = workerExporters({ metrics: "http://127.0.0.1:1/v1/metrics" }, process.env);
+    const noThread = () => {
+      throw new Error("not called: no export was made");
+    };
+    const exporters = workerExporters({ metrics: "http://127.0.0.1:1/v1/metrics" }, process.env, noThread);
     expect(exporters.spanExporter).toBeUndefined();
     expect(exporters.metricExporter).toBeDefined();
     await exporters.close();
