@@ -98,30 +98,33 @@ export function prepareAdminPlane(options: AdminPlaneOptions): PreparedAdminPlan
     effectiveConfig: redactConfig(config),
     metrics: config.telemetry.metrics,
   };
-  const answers: Answers = { ...options, scrape: undefined, current: undefined };
-  const first = startWorker(data, answers);
+  const plane: PlaneState = { ...options, scrape: undefined, current: undefined };
+  const first = startWorker(data, plane);
   return {
     async listen(scrape) {
-      answers.scrape = scrape;
-      const address = await listenOn(first, answers);
-      return supervise(first, { ...data, port: address.port }, answers, address);
+      plane.scrape = scrape;
+      const address = await listenOn(first, plane);
+      return supervise(first, { ...data, port: address.port }, plane, address);
     },
-    openExportPort: exportPortOpener(answers),
+    openExportPort: exportPortOpener(plane),
     abort: () => first.terminate().then(() => undefined),
   };
 }
 
-/** The options, the scrape function once telemetry has started, and the worker now running. */
-interface Answers extends AdminPlaneOptions {
+/**
+ * What the plane's successive workers share: the options, the scrape function once telemetry has
+ * started, and the worker now running.
+ */
+interface PlaneState extends AdminPlaneOptions {
   scrape: (() => Promise<string>) | undefined;
   /** Undefined from a worker's exit until its restart. */
   current: Worker | undefined;
 }
 
 /** Opens a MessageChannel and hands one end to the current worker, which serves exports on it. */
-function exportPortOpener(answers: Answers): OpenExportPort {
+function exportPortOpener(plane: PlaneState): OpenExportPort {
   return (data) => {
-    const worker = answers.current;
+    const worker = plane.current;
     if (worker === undefined)
       throw new Error("the admin worker is restarting: no thread sends OTLP exports now");
     const { port1, port2 } = new MessageChannel();
@@ -131,23 +134,23 @@ function exportPortOpener(answers: Answers): OpenExportPort {
 }
 
 /** Starts one worker (not keeping the process alive until it listens), answering its questions. */
-function startWorker(data: AdminWorkerData, answers: Answers): Worker {
+function startWorker(data: AdminWorkerData, plane: PlaneState): Worker {
   const worker = new Worker(WORKER_FILE, { workerData: data, resourceLimits: WORKER_HEAP_LIMITS });
-  answers.current = worker;
+  plane.current = worker;
   worker.once("exit", () => {
-    if (answers.current === worker) answers.current = undefined;
+    if (plane.current === worker) plane.current = undefined;
   });
   worker.unref();
   // Without a listener, a worker's uncaught error would be thrown in this thread.
-  worker.on("error", (error) => answers.log.error({ err: error }, "admin plane: its worker failed"));
+  worker.on("error", (error) => plane.log.error({ err: error }, "admin plane: its worker failed"));
   worker.on("message", (message: AdminWorkerMessage) => {
-    if (message.kind === "status" || message.kind === "metrics") answer(worker, message, answers);
+    if (message.kind === "status" || message.kind === "metrics") answer(worker, message, plane);
   });
   return worker;
 }
 
 /** Tells a worker to listen and resolves with its address. */
-async function listenOn(worker: Worker, answers: Answers): Promise<AddressInfo> {
+async function listenOn(worker: Worker, plane: PlaneState): Promise<AddressInfo> {
   const result = new Promise<AdminListenResult>((resolve, reject) => {
     const onMessage = (message: AdminWorkerMessage) => {
       if (message.kind !== "listening" && message.kind !== "listen-failed") return;
@@ -165,26 +168,30 @@ async function listenOn(worker: Worker, answers: Answers): Promise<AddressInfo> 
     throw Object.assign(new Error(`admin plane: ${outcome.message}`), { code: outcome.code });
   }
   worker.ref();
-  answers.log.debug({ port: outcome.port }, "admin plane listening");
+  plane.log.debug({ port: outcome.port }, "admin plane listening");
   return outcome;
 }
 
 /** Restarts the worker whenever it stops other than by close(). */
-function supervise(first: Worker, data: AdminWorkerData, answers: Answers, address: AddressInfo): AdminPlane {
+function supervise(
+  first: Worker,
+  data: AdminWorkerData,
+  plane: PlaneState,
+  address: AddressInfo,
+): AdminPlane {
   let closing = false;
   let restartTimer: NodeJS.Timeout | undefined;
   const restart = () => {
-    const next = startWorker(data, answers);
-    listenOn(next, answers).then(
+    const next = startWorker(data, plane);
+    listenOn(next, plane).then(
       () => watch(next),
-      (error: Error) =>
-        answers.log.error({ err: error }, "admin plane: could not start it again; probes fail"),
+      (error: Error) => plane.log.error({ err: error }, "admin plane: could not start it again; probes fail"),
     );
   };
   const watch = (worker: Worker) => {
     worker.once("exit", (code) => {
       if (closing) return;
-      answers.log.error({ code }, "admin plane: its worker stopped; starting it again");
+      plane.log.error({ code }, "admin plane: its worker stopped; starting it again");
       restartTimer = setTimeout(restart, RESTART_DELAY_MS);
     });
   };
@@ -192,33 +199,33 @@ function supervise(first: Worker, data: AdminWorkerData, answers: Answers, addre
   return {
     address,
     get worker() {
-      return answers.current;
+      return plane.current;
     },
-    openExportPort: exportPortOpener(answers),
+    openExportPort: exportPortOpener(plane),
     async close() {
       closing = true;
       clearTimeout(restartTimer);
-      await answers.current?.terminate();
+      await plane.current?.terminate();
     },
   };
 }
 
-/** Answers the worker's question: the gateway's state, or the Prometheus text. */
-function answer(worker: Worker, question: AdminQuestion, answers: Answers) {
+/** PlaneState the worker's question: the gateway's state, or the Prometheus text. */
+function answer(worker: Worker, question: AdminQuestion, plane: PlaneState) {
   const { id } = question;
   const post = (reply: AdminAnswer) => worker.postMessage(reply);
   if (question.kind === "status") {
-    post({ id, kind: "status", draining: answers.state.draining });
+    post({ id, kind: "status", draining: plane.state.draining });
     return;
   }
-  if (answers.scrape === undefined) {
+  if (plane.scrape === undefined) {
     post({ id, kind: "error", message: "metrics are off" });
     return;
   }
-  answers.scrape().then(
+  plane.scrape().then(
     (text) => post({ id, kind: "metrics", text }),
     (error: Error) => {
-      answers.log.error({ err: error }, "admin plane: collecting the metrics failed");
+      plane.log.error({ err: error }, "admin plane: collecting the metrics failed");
       post({ id, kind: "error", message: "collecting the metrics failed" });
     },
   );
