@@ -153,7 +153,17 @@ async function startPlanes({ config, options, log, state, admin: preparedAdmin }
     forwarder,
     upgrades,
     store,
-    observers: [() => telemetry?.shutdown(), () => audit?.close(), () => accessLog?.flush()],
+    observers: [
+      // A collector that cannot be reached loses the last batch, but must not fail the shutdown.
+      () =>
+        telemetry
+          ?.shutdown()
+          .catch((error: unknown) =>
+            log.warn({ err: error }, "telemetry: the final export failed at shutdown; its data is lost"),
+          ),
+      () => audit?.close(),
+      () => accessLog?.flush(),
+    ],
     stopWatching: () => {
       stopWatching();
       watchers.abort();

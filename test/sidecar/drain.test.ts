@@ -194,6 +194,29 @@ describe("podgate sidecar: graceful drain on SIGTERM", () => {
     expect(gateway.logged("draining: listener closed, finishing in-flight requests")).toBe(false);
   });
 
+  it("exits 0 when the final OTLP export fails (no collector listens), and logs that its data is lost", async () => {
+    upstream = await startEchoUpstream();
+    const gone = await startEchoUpstream();
+    await gone.close();
+    sidecar = await startSidecarProcess(
+      { upstream: { url: upstream.url }, drain: { delayMs: 0, timeoutMs: 1000 } },
+      {
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: gone.url,
+          OTEL_EXPORTER_OTLP_TIMEOUT: "500",
+          OTEL_TRACES_SAMPLER: "always_on",
+        },
+      },
+    );
+    // A sampled request leaves a span for the final export.
+    expect((await fetchOnce(`${sidecar.url}/orders`)).status).toBe(200);
+    sidecar.proc.signal("SIGTERM");
+    const status = await within(sidecar.proc.exited, HANG_MS, "the sidecar did not exit");
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(sidecar.logged("telemetry: the final export failed at shutdown; its data is lost")).toBe(true);
+    expect(sidecar.logged("drained")).toBe(true);
+  });
+
   it("exits 0 and closes the stuck client connection when drain.timeoutMs is reached", async () => {
     const { upstream: app, nextHeld } = await startHoldingUpstream();
     const gateway = await startDrainingSidecar(app.url, { delayMs: 100, timeoutMs: 1000 });
