@@ -100,13 +100,14 @@ export function prepareAdminPlane(options: AdminPlaneOptions): PreparedAdminPlan
   };
   const plane: PlaneState = { ...options, scrape: undefined, current: undefined };
   const first = startWorker(data, plane);
+  const openExportPort = exportPortOpener(plane);
   return {
     async listen(scrape) {
       plane.scrape = scrape;
       const address = await listenOn(first, plane);
-      return supervise(first, { ...data, port: address.port }, plane, address);
+      return supervise(first, { ...data, port: address.port }, plane, { address, openExportPort });
     },
-    openExportPort: exportPortOpener(plane),
+    openExportPort,
     abort: () => first.terminate().then(() => undefined),
   };
 }
@@ -177,7 +178,7 @@ function supervise(
   first: Worker,
   data: AdminWorkerData,
   plane: PlaneState,
-  address: AddressInfo,
+  fixed: Pick<AdminPlane, "address" | "openExportPort">,
 ): AdminPlane {
   let closing = false;
   let restartTimer: NodeJS.Timeout | undefined;
@@ -197,11 +198,10 @@ function supervise(
   };
   watch(first);
   return {
-    address,
+    ...fixed,
     get worker() {
       return plane.current;
     },
-    openExportPort: exportPortOpener(plane),
     async close() {
       closing = true;
       clearTimeout(restartTimer);
@@ -210,7 +210,7 @@ function supervise(
   };
 }
 
-/** PlaneState the worker's question: the gateway's state, or the Prometheus text. */
+/** Answers the worker's question: the gateway's state, or the Prometheus text. */
 function answer(worker: Worker, question: AdminQuestion, plane: PlaneState) {
   const { id } = question;
   const post = (reply: AdminAnswer) => worker.postMessage(reply);
